@@ -1,0 +1,10 @@
+from django.urls import path
+
+from apps.accounts import apis
+
+urlpatterns = [
+    path("me/", apis.MeApi.as_view(), name="me"),
+    path("tokens/", apis.ApiTokenListCreateApi.as_view(), name="tokens"),
+    path("tokens/<int:token_id>/revoke/", apis.ApiTokenRevokeApi.as_view(), name="token-revoke"),
+    path("members/", apis.MembershipListApi.as_view(), name="members"),
+]

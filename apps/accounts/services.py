@@ -1,0 +1,130 @@
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from apps.accounts.models import ApiToken, Membership, Organisation, User, api_token_hash
+from apps.core.exceptions import ApplicationError
+from apps.core.services import audit_record
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "org"
+    slug, n = base, 1
+    while Organisation.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def organisation_create(*, name: str, owner: User) -> Organisation:
+    name = name.strip()
+    if not name:
+        raise ApplicationError("An organisation needs a name.")
+    organisation = Organisation.objects.create(name=name, slug=_unique_slug(name))
+    Membership.objects.create(organisation=organisation, user=owner, role=Membership.Role.OWNER)
+    audit_record(organisation=organisation, actor=owner, action="organisation.created", target=organisation)
+    return organisation
+
+
+@transaction.atomic
+def user_sign_up(*, email: str, password: str, organisation_name: str, full_name: str = "") -> User:
+    email = email.strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ApplicationError("An account with this e-mail address already exists. Log in instead.")
+    user = User.objects.create_user(email=email, password=password, full_name=full_name.strip())
+    organisation_create(name=organisation_name, owner=user)
+    return user
+
+
+@transaction.atomic
+def membership_add(*, organisation: Organisation, email: str, role: str, actor: User) -> Membership:
+    if role not in Membership.Role.values:
+        raise ApplicationError(f"Unknown role {role!r}.", extra={"allowed": list(Membership.Role.values)})
+    user = User.objects.filter(email__iexact=email.strip()).first()
+    if user is None:
+        raise ApplicationError("No one has signed up with that e-mail address yet. Ask them to sign up first.")
+    if Membership.objects.for_organisation(organisation).filter(user=user).exists():
+        raise ApplicationError("That person is already a member of this organisation.")
+    membership = Membership.objects.create(organisation=organisation, user=user, role=role)
+    audit_record(
+        organisation=organisation, actor=actor, action="membership.added", target=membership, data={"role": role}
+    )
+    return membership
+
+
+def _owners_left(organisation: Organisation, excluding: Membership) -> int:
+    return (
+        Membership.objects.for_organisation(organisation)
+        .filter(role=Membership.Role.OWNER)
+        .exclude(pk=excluding.pk)
+        .count()
+    )
+
+
+@transaction.atomic
+def membership_role_change(*, membership: Membership, role: str, actor: User) -> Membership:
+    if role not in Membership.Role.values:
+        raise ApplicationError(f"Unknown role {role!r}.", extra={"allowed": list(Membership.Role.values)})
+    if membership.role == Membership.Role.OWNER and role != Membership.Role.OWNER:
+        if _owners_left(membership.organisation, membership) == 0:
+            raise ApplicationError("An organisation needs at least one owner. Make someone else owner first.")
+    old_role = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(
+        organisation=membership.organisation,
+        actor=actor,
+        action="membership.role_changed",
+        target=membership,
+        data={"from": old_role, "to": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor: User) -> None:
+    if membership.role == Membership.Role.OWNER and _owners_left(membership.organisation, membership) == 0:
+        raise ApplicationError("The last owner cannot leave. Make someone else owner first.")
+    organisation = membership.organisation
+    # Their tokens in this organisation stop working with the membership.
+    now = timezone.now()
+    ApiToken.objects.for_organisation(organisation).filter(user=membership.user, revoked_at__isnull=True).update(
+        revoked_at=now
+    )
+    audit_record(organisation=organisation, actor=actor, action="membership.removed", target=membership)
+    membership.delete()
+
+
+@transaction.atomic
+def api_token_create(*, organisation: Organisation, user: User, name: str, expires_at=None) -> tuple[ApiToken, str]:
+    """Make a token and return it with its plain text, which is never stored and cannot be shown again."""
+    name = name.strip()
+    if not name:
+        raise ApplicationError("Give the token a name, so you can tell it apart later.")
+    if not Membership.objects.for_organisation(organisation).filter(user=user).exists():
+        raise ApplicationError("You are not a member of this organisation.", status_code=403)
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ApplicationError("The expiry date must be in the future.")
+    raw = ApiToken.TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        organisation=organisation,
+        user=user,
+        name=name,
+        prefix=raw[: len(ApiToken.TOKEN_PREFIX) + 6],
+        key_hash=api_token_hash(raw),
+        expires_at=expires_at,
+    )
+    audit_record(organisation=organisation, actor=user, action="api_token.created", target=token)
+    return token, raw
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(organisation=token.organisation, actor=actor, action="api_token.revoked", target=token)
+    return token
