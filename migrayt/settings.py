@@ -215,13 +215,15 @@ CELERY_BROKER_URL = env_url(
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem"):
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # kombu keeps its exchange tables in ./control unless told: keep them under var/ with the rest.
+        "control_folder": str(_broker_dir / "control"),
     }
 # Results are written to our own tables by the services the tasks call; Celery keeps none.
 CELERY_TASK_IGNORE_RESULT = True
