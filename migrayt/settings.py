@@ -174,7 +174,40 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # The load balancer's health check reaches /healthz over plain HTTP inside the VPC.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # Attachments on their way from the source to the destination (apps/core/storage.py).
+    "staged": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": VAR_DIR / "staged"}},
 
+# deploy: S3 for staged attachments. On AWS the bucket is private, encrypted and expires objects after a
+# day (deploy/terraform/modules/data); credentials come from the task's IAM role, never from variables.
+S3_BUCKET = env_str("MIGRAYT_S3_BUCKET")
+if S3_BUCKET:
+    S3_REGION = env_str("MIGRAYT_S3_REGION") or env_str("AWS_REGION") or env_str("AWS_DEFAULT_REGION")
+    if not S3_REGION:
+        raise ConfigurationError("MIGRAYT_S3_REGION (or AWS_REGION) is required when MIGRAYT_S3_BUCKET is set.")
+    from botocore.config import Config as _BotoConfig
+
+    STORAGES["staged"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "region_name": S3_REGION,
+            # Only for S3-compatible servers (tests use moto); AWS itself needs no endpoint.
+            "endpoint_url": env_url("MIGRAYT_S3_ENDPOINT_URL", None, ("https",) if PRODUCTION else ("https", "http")),
+            "location": "staged",
+            "default_acl": None,
+            "file_overwrite": False,
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            "object_parameters": {"ServerSideEncryption": "aws:kms"}
+            | ({"SSEKMSKeyId": env_str("MIGRAYT_S3_KMS_KEY_ID")} if env_str("MIGRAYT_S3_KMS_KEY_ID") else {}),
+            "client_config": _BotoConfig(
+                # boto3 >= 1.36 adds checksums that S3-compatible services reject; AWS accepts both ways.
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+                retries={"max_attempts": 5, "mode": "standard"},
+            ),
+        },
+    }
 # REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -244,8 +277,11 @@ LOG_LEVEL = env_choice("MIGRAYT_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING",
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "apps.core.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -253,3 +289,44 @@ LOGGING = {
 # The demo organisation and user that `make run` creates.
 DEMO_USER_EMAIL = env_str("MIGRAYT_DEMO_EMAIL", "demo@migrayt.local")
 DEMO_USER_PASSWORD = env_str("MIGRAYT_DEMO_PASSWORD", "migrayt-demo-2026")
+if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
+    raise ConfigurationError("CELERY_TASK_SOFT_TIME_LIMIT must be shorter than CELERY_TASK_TIME_LIMIT.")
+
+# deploy: Amazon SQS. The queues exist already (Terraform makes them, with a dead-letter queue), so kombu
+# is given their URLs and never lists or creates queues. A message comes back to another worker when its
+# visibility timeout passes without an ack: that must be longer than any task may run, or a slow task
+# would run twice at once. SQS has no broadcast, so remote control and events are off.
+if CELERY_BROKER_URL.startswith("sqs"):
+    _sqs_region = env_str("MIGRAYT_SQS_REGION") or env_str("AWS_REGION") or env_str("AWS_DEFAULT_REGION")
+    if not _sqs_region:
+        raise ConfigurationError("MIGRAYT_SQS_REGION (or AWS_REGION) is required when CELERY_BROKER_URL is sqs://.")
+    _sqs_queue_url = env_url("MIGRAYT_SQS_QUEUE_URL", None, ("https", "http"))
+    if not _sqs_queue_url:
+        raise ConfigurationError(
+            "MIGRAYT_SQS_QUEUE_URL is required when CELERY_BROKER_URL is sqs:// (the URL of the queue "
+            f"that Celery's queue {CELERY_TASK_DEFAULT_QUEUE!r} is bound to)."
+        )
+    SQS_VISIBILITY_TIMEOUT = env_int("MIGRAYT_SQS_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 60, minimum=1)
+    if SQS_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+        raise ConfigurationError(
+            f"MIGRAYT_SQS_VISIBILITY_TIMEOUT ({SQS_VISIBILITY_TIMEOUT}s) must be longer than "
+            f"CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT}s), or a slow task would be delivered twice."
+        )
+    _sqs_secure = env_bool("MIGRAYT_SQS_IS_SECURE", True)
+    if PRODUCTION and (not _sqs_secure or _sqs_queue_url.startswith("http:")):
+        raise ConfigurationError("MIGRAYT_SQS_IS_SECURE and MIGRAYT_SQS_QUEUE_URL must use TLS in production.")
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "region": _sqs_region,
+        "predefined_queues": {CELERY_TASK_DEFAULT_QUEUE: {"url": _sqs_queue_url}},
+        "visibility_timeout": SQS_VISIBILITY_TIMEOUT,
+        "wait_time_seconds": env_int("MIGRAYT_SQS_WAIT_SECONDS", 20, minimum=0),  # long polling
+        "polling_interval": 1,
+        "is_secure": _sqs_secure,
+    }
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
+    CELERY_WORKER_SEND_TASK_EVENTS = False
+    CELERY_TASK_CREATE_MISSING_QUEUES = False
+# deploy: production writes one JSON object per line (apps/core/logging.py) for CloudWatch Logs Insights.
+LOG_FORMAT = env_choice("MIGRAYT_LOG_FORMAT", "json" if PRODUCTION else "plain", ("json", "plain"))
+# Celery replaces the root logger's handlers unless told not to; JSON logs keep Django's.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "plain"
