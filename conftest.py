@@ -28,3 +28,20 @@ def outsider(db, other_organisation):
 @pytest.fixture
 def make_user(db):
     return UserFactory
+
+
+@pytest.fixture
+def page(live_server, monkeypatch):
+    """A headless Chromium page (Playwright, Debian's Chromium) pointed at the live server; relative URLs
+    work (`page.goto("/accounts/login/")`). Skips with the reason where Chromium or Playwright is missing.
+    See apps/core/testing/browser.py."""
+    from apps.core.testing.browser import browser_unavailable_reason, chromium_page
+
+    reason = browser_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    # Playwright's sync API runs an event loop in this thread; Django would then refuse the test's own ORM
+    # calls (SynchronousOnlyOperation). They are ordinary blocking calls here, so allow them.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with chromium_page(base_url=live_server.url) as browser_page:
+        yield browser_page

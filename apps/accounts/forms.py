@@ -7,8 +7,22 @@ from apps.accounts.models import Membership
 class SignUpForm(forms.Form):
     full_name = forms.CharField(max_length=150, required=False, label="Your name")
     email = forms.EmailField(label="Work e-mail")
-    organisation_name = forms.CharField(max_length=120, label="Organisation")
-    password = forms.CharField(widget=forms.PasswordInput, label="Password")
+    organisation_name = forms.CharField(
+        max_length=120, label="Organisation", help_text="Your company or team. You can invite others later."
+    )
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        label="Password",
+        help_text="At least 10 characters, not a common password, not all digits.",
+    )
+
+    def clean_email(self):
+        from apps.accounts.models import User
+
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this e-mail address already exists. Log in instead.")
+        return email
 
     def clean(self):
         cleaned = super().clean()
@@ -16,7 +30,11 @@ class SignUpForm(forms.Form):
         if password:
             from apps.accounts.models import User
 
-            password_validation.validate_password(password, User(email=cleaned.get("email") or ""))
+            user = User(email=cleaned.get("email") or "", full_name=cleaned.get("full_name") or "")
+            try:
+                password_validation.validate_password(password, user)
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
         return cleaned
 
 
@@ -32,5 +50,9 @@ class ApiTokenForm(forms.Form):
 
 
 class MembershipAddForm(forms.Form):
-    email = forms.EmailField(label="E-mail")
+    email = forms.EmailField(label="E-mail", help_text="The address they signed up with.")
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
+
+
+class MembershipRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)

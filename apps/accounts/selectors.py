@@ -25,6 +25,11 @@ def memberships_of_organisation(*, organisation) -> QuerySet[Membership]:
     return Membership.objects.for_organisation(organisation).select_related("user")
 
 
+def membership_get(*, organisation, membership_id) -> Membership:
+    """One membership of this organisation; Membership.DoesNotExist for any other (the caller answers 404)."""
+    return memberships_of_organisation(organisation=organisation).get(pk=membership_id)
+
+
 def api_tokens_of_user(*, organisation, user) -> QuerySet[ApiToken]:
     return ApiToken.objects.for_organisation(organisation).filter(user=user)
 

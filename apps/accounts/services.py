@@ -39,62 +39,120 @@ def user_sign_up(*, email: str, password: str, organisation_name: str, full_name
     return user
 
 
-@transaction.atomic
-def membership_add(*, organisation: Organisation, email: str, role: str, actor: User) -> Membership:
+def _membership_manager(*, organisation: Organisation, actor: User, staff_override: bool) -> Membership | None:
+    """The actor's own membership, if they may manage members here. `staff_override` is for the staff admin,
+    where the operator's staff act across organisations; they still cannot break the last-owner rule."""
+    if staff_override:
+        if not getattr(actor, "is_staff", False):
+            raise ApplicationError("Only staff can manage members from the admin.", status_code=403)
+        return None
+    manager = Membership.objects.for_organisation(organisation).filter(user=actor).first()
+    if manager is None or not manager.is_admin:
+        raise ApplicationError("Only an owner or admin of this organisation can manage its members.", status_code=403)
+    return manager
+
+
+def _check_owner_rule(manager: Membership | None, *roles: str) -> None:
+    # Admins run the day-to-day; only an owner can hand out ownership or touch another owner.
+    if manager is not None and manager.role != Membership.Role.OWNER and Membership.Role.OWNER in roles:
+        raise ApplicationError("Only an owner can make someone an owner, or change or remove an owner.", status_code=403)
+
+
+def _check_role(role: str) -> None:
     if role not in Membership.Role.values:
         raise ApplicationError(f"Unknown role {role!r}.", extra={"allowed": list(Membership.Role.values)})
-    user = User.objects.filter(email__iexact=email.strip()).first()
-    if user is None:
+
+
+@transaction.atomic
+def membership_add(
+    *, organisation: Organisation, email: str, role: str, actor: User, staff_override: bool = False
+) -> Membership:
+    """Add a person who has already signed up. Owners and admins may add people; only owners may add owners."""
+    _check_role(role)
+    manager = _membership_manager(organisation=organisation, actor=actor, staff_override=staff_override)
+    _check_owner_rule(manager, role)
+    email = (email or "").strip()
+    if not email:
+        raise ApplicationError("Give the e-mail address the person signed up with.")
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None or not user.is_active:
         raise ApplicationError("No one has signed up with that e-mail address yet. Ask them to sign up first.")
     if Membership.objects.for_organisation(organisation).filter(user=user).exists():
         raise ApplicationError("That person is already a member of this organisation.")
     membership = Membership.objects.create(organisation=organisation, user=user, role=role)
     audit_record(
-        organisation=organisation, actor=actor, action="membership.added", target=membership, data={"role": role}
+        organisation=organisation,
+        actor=actor,
+        actor_kind="staff" if staff_override else "user",
+        action="membership.added",
+        target=membership,
+        data={"role": role, "user_id": user.pk},
     )
     return membership
 
 
 def _owners_left(organisation: Organisation, excluding: Membership) -> int:
-    return (
+    # Lock the owners' rows, so two owners demoting each other at the same moment cannot leave none.
+    owners = (
         Membership.objects.for_organisation(organisation)
         .filter(role=Membership.Role.OWNER)
-        .exclude(pk=excluding.pk)
-        .count()
+        .select_for_update()
+        .values_list("pk", flat=True)
     )
+    return sum(1 for pk in owners if pk != excluding.pk)
 
 
 @transaction.atomic
-def membership_role_change(*, membership: Membership, role: str, actor: User) -> Membership:
-    if role not in Membership.Role.values:
-        raise ApplicationError(f"Unknown role {role!r}.", extra={"allowed": list(Membership.Role.values)})
-    if membership.role == Membership.Role.OWNER and role != Membership.Role.OWNER:
-        if _owners_left(membership.organisation, membership) == 0:
-            raise ApplicationError("An organisation needs at least one owner. Make someone else owner first.")
+def membership_role_change(
+    *, membership: Membership, role: str, actor: User, staff_override: bool = False
+) -> Membership:
+    _check_role(role)
+    manager = _membership_manager(organisation=membership.organisation, actor=actor, staff_override=staff_override)
+    _check_owner_rule(manager, role, membership.role)
+    if membership.role == role:
+        return membership
+    if membership.role == Membership.Role.OWNER and _owners_left(membership.organisation, membership) == 0:
+        raise ApplicationError("An organisation needs at least one owner. Make someone else owner first.")
     old_role = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
     audit_record(
         organisation=membership.organisation,
         actor=actor,
+        actor_kind="staff" if staff_override else "user",
         action="membership.role_changed",
         target=membership,
-        data={"from": old_role, "to": role},
+        data={"from": old_role, "to": role, "user_id": membership.user_id},
     )
     return membership
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership, actor: User) -> None:
+def membership_remove(*, membership: Membership, actor: User, staff_override: bool = False) -> None:
+    """Remove a person from the organisation (or let them leave it). Their API tokens there stop working."""
+    leaving = membership.user_id == actor.pk and not staff_override
+    if not leaving:
+        manager = _membership_manager(
+            organisation=membership.organisation, actor=actor, staff_override=staff_override
+        )
+        _check_owner_rule(manager, membership.role)
     if membership.role == Membership.Role.OWNER and _owners_left(membership.organisation, membership) == 0:
-        raise ApplicationError("The last owner cannot leave. Make someone else owner first.")
+        raise ApplicationError(
+            "The last owner cannot leave or be removed. Make someone else owner first."
+        )
     organisation = membership.organisation
-    # Their tokens in this organisation stop working with the membership.
     now = timezone.now()
     ApiToken.objects.for_organisation(organisation).filter(user=membership.user, revoked_at__isnull=True).update(
         revoked_at=now
     )
-    audit_record(organisation=organisation, actor=actor, action="membership.removed", target=membership)
+    audit_record(
+        organisation=organisation,
+        actor=actor,
+        actor_kind="staff" if staff_override else "user",
+        action="membership.left" if leaving else "membership.removed",
+        target=membership,
+        data={"user_id": membership.user_id, "role": membership.role},
+    )
     membership.delete()
 
 

@@ -9,16 +9,7 @@ urlpatterns = [
     path("signup/", views.sign_up, name="sign_up"),
     path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path(
-        "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="accounts/password_reset.html",
-            email_template_name="accounts/password_reset_email.txt",
-            subject_template_name="accounts/password_reset_subject.txt",
-            success_url=reverse_lazy("accounts:password_reset_done"),
-        ),
-        name="password_reset",
-    ),
+    path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "password-reset/sent/",
         auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html"),
@@ -39,6 +30,9 @@ urlpatterns = [
     ),
     path("organisations/", views.organisation_list, name="organisations"),
     path("organisations/switch/", views.organisation_switch, name="organisation_switch"),
+    path("members/", views.member_list, name="members"),
+    path("members/<int:membership_id>/role/", views.member_role_change, name="member_role_change"),
+    path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
     path("tokens/", views.api_token_list, name="api_tokens"),
     path("tokens/<int:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
 ]

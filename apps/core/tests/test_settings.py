@@ -5,6 +5,9 @@ import sys
 import pytest
 from django.conf import settings
 
+# A valid Fernet key, so that production start-up gets as far as the variable under test.
+FERNET_KEY = "x5Qh0m6k1r7Jm4cY3n6s0fJ9fQ2w8tT1bq1m2mC8y1Y="
+
 
 def _start(env_overrides: dict) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "MIGRAYT_", "DATABASE_", "CELERY_"))}
@@ -29,7 +32,10 @@ def _start(env_overrides: dict) -> subprocess.CompletedProcess:
         ({"MIGRAYT_ENV": "staging"}, "MIGRAYT_ENV"),
         ({"CELERY_TASK_TIME_LIMIT": "ten"}, "CELERY_TASK_TIME_LIMIT"),
         ({"MIGRAYT_ENV": "production"}, "DJANGO_SECRET_KEY"),
-        ({"MIGRAYT_ENV": "production", "DJANGO_SECRET_KEY": "x" * 60}, "DJANGO_ALLOWED_HOSTS"),
+        (
+            {"MIGRAYT_ENV": "production", "DJANGO_SECRET_KEY": "x" * 60, "MIGRAYT_ENCRYPTION_KEYS": FERNET_KEY},
+            "DJANGO_ALLOWED_HOSTS",
+        ),
     ],
 )
 def test_bad_configuration_stops_start_up_naming_the_variable(overrides, named):
