@@ -150,33 +150,9 @@ STORAGES = {
         if PRODUCTION
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
-}
-
-LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "core:home"
-LOGOUT_REDIRECT_URL = "accounts:login"
-
-EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "Migrayt <no-reply@migrayt.local>")
-
-# Security. Production turns every protection on; the embedded set-up runs over plain HTTP on loopback.
-SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less meta tag, not the cookie
-SESSION_COOKIE_SECURE = PRODUCTION
-CSRF_COOKIE_SECURE = PRODUCTION
-SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", PRODUCTION)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
-SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0, minimum=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
-SECURE_HSTS_PRELOAD = PRODUCTION
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
-X_FRAME_OPTIONS = "DENY"
-# The load balancer's health check reaches /healthz over plain HTTP inside the VPC.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     # Attachments on their way from the source to the destination (apps/core/storage.py).
     "staged": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": VAR_DIR / "staged"}},
-
+}
 # deploy: S3 for staged attachments. On AWS the bucket is private, encrypted and expires objects after a
 # day (deploy/terraform/modules/data); credentials come from the task's IAM role, never from variables.
 S3_BUCKET = env_str("MIGRAYT_S3_BUCKET")
@@ -208,6 +184,30 @@ if S3_BUCKET:
             ),
         },
     }
+
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "core:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "Migrayt <no-reply@migrayt.local>")
+
+# Security. Production turns every protection on; the embedded set-up runs over plain HTTP on loopback.
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less meta tag, not the cookie
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+SECURE_HSTS_PRELOAD = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# The load balancer's health check reaches /healthz over plain HTTP inside the VPC.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
 # REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -272,23 +272,6 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # How often a worker records that it is alive, and how old that record may be before /healthz worries.
 WORKER_HEARTBEAT_SECONDS = env_int("MIGRAYT_WORKER_HEARTBEAT_SECONDS", 15, minimum=1)
 WORKER_STALE_SECONDS = env_int("MIGRAYT_WORKER_STALE_SECONDS", 90, minimum=1)
-
-LOG_LEVEL = env_choice("MIGRAYT_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "apps.core.logging.JsonFormatter"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
-
-# The demo organisation and user that `make run` creates.
-DEMO_USER_EMAIL = env_str("MIGRAYT_DEMO_EMAIL", "demo@migrayt.local")
-DEMO_USER_PASSWORD = env_str("MIGRAYT_DEMO_PASSWORD", "migrayt-demo-2026")
 if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
     raise ConfigurationError("CELERY_TASK_SOFT_TIME_LIMIT must be shorter than CELERY_TASK_TIME_LIMIT.")
 
@@ -326,7 +309,24 @@ if CELERY_BROKER_URL.startswith("sqs"):
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
     CELERY_WORKER_SEND_TASK_EVENTS = False
     CELERY_TASK_CREATE_MISSING_QUEUES = False
+
+LOG_LEVEL = env_choice("MIGRAYT_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 # deploy: production writes one JSON object per line (apps/core/logging.py) for CloudWatch Logs Insights.
 LOG_FORMAT = env_choice("MIGRAYT_LOG_FORMAT", "json" if PRODUCTION else "plain", ("json", "plain"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "apps.core.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
 # Celery replaces the root logger's handlers unless told not to; JSON logs keep Django's.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "plain"
+
+# The demo organisation and user that `make run` creates.
+DEMO_USER_EMAIL = env_str("MIGRAYT_DEMO_EMAIL", "demo@migrayt.local")
+DEMO_USER_PASSWORD = env_str("MIGRAYT_DEMO_PASSWORD", "migrayt-demo-2026")
