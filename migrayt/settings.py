@@ -43,6 +43,29 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY", required=PRODUCTION) or _local_secret(
 if PRODUCTION and len(SECRET_KEY) < 50:
     raise ConfigurationError("DJANGO_SECRET_KEY must be at least 50 characters in production.")
 
+# Connection secrets (tokens) are encrypted at rest with these Fernet keys, newest first: the first
+# encrypts, all decrypt, and `manage.py rotate_encryption_keys` moves every secret to the first.
+from cryptography.fernet import Fernet as _Fernet  # noqa: E402
+
+ENCRYPTION_KEYS = env_list("MIGRAYT_ENCRYPTION_KEYS", [])
+if not ENCRYPTION_KEYS:
+    if PRODUCTION:
+        raise ConfigurationError(
+            "MIGRAYT_ENCRYPTION_KEYS is required in production: comma-separated Fernet keys, newest first "
+            "(make one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+        )
+    ENCRYPTION_KEYS = [_local_secret("encryption_key", lambda: _Fernet.generate_key().decode())]
+for _position, _key in enumerate(ENCRYPTION_KEYS, start=1):
+    try:
+        _Fernet(_key)
+    except (ValueError, TypeError):
+        raise ConfigurationError(
+            f"MIGRAYT_ENCRYPTION_KEYS: key number {_position} is not a Fernet key (32 url-safe base64 bytes)."
+        ) from None
+# Connections may reach loopback and private addresses only where this is on: the local sandbox lives on
+# 127.0.0.1. Production refuses them (server-side request forgery guard, apps/connections/connectors/ssrf.py).
+ALLOW_PRIVATE_URLS = env_bool("MIGRAYT_ALLOW_PRIVATE_URLS", not PRODUCTION)
+
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
@@ -66,6 +89,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "apps.core",
     "apps.accounts",
+    "apps.connections",
 ]
 
 # The sandbox emulates Azure DevOps and Jira for the demo, tests and benchmarks. Never on in production

@@ -1,0 +1,118 @@
+from urllib.parse import urlsplit
+
+import httpx
+
+from apps.connections.connectors.base import CheckResult, CheckStatus, ConnectionKind, Connector
+from apps.connections.connectors.checks import json_or_none, result_for_error, wrong_product_for
+from apps.connections.connectors.errors import ConnectorError
+from apps.connections.connectors.http import HttpClient, basic_auth, status_error
+
+API_VERSION = "7.1"
+# Azure DevOps answers an anonymous caller with this identity rather than with 401 on some endpoints.
+ANONYMOUS_IDS = {"aa442b4a-9b07-4e52-9a6c-0f2b6c45d0a5"}
+
+
+def _organisation_url_problem(url: str) -> str | None:
+    """Azure DevOps Services addresses name the organisation and nothing more."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    segments = [s for s in parts.path.split("/") if s]
+    if host == "dev.azure.com":
+        if not segments:
+            return "Add your organisation to the address: https://dev.azure.com/<organisation>."
+        if len(segments) > 1:
+            return (f"Give the organisation address only (https://dev.azure.com/{segments[0]}), without the "
+                    "project or page; you choose the project later.")
+    elif host.endswith(".visualstudio.com") and segments:
+        return f"Give the organisation address only (https://{host}), without the project or page."
+    return None
+
+
+class AzureDevOpsConnector(Connector):
+    kind = ConnectionKind.AZURE_DEVOPS
+
+    def make_http_client(self) -> HttpClient:
+        return HttpClient(
+            base_url=self.config.base_url,
+            policy=self.policy,
+            # A personal access token goes as the password of Basic authentication, with no user name.
+            auth=basic_auth("", self.config.token),
+            # The connection test should answer within seconds, not ride out a long outage.
+            timeout=httpx.Timeout(15.0, connect=5.0),
+            max_attempts=2,
+            max_retry_after=5.0,
+        )
+
+    def check(self) -> CheckResult:
+        wrong = wrong_product_for(self.kind, self.config.base_url)
+        if wrong:
+            return wrong
+        problem = _organisation_url_problem(self.config.base_url)
+        if problem:
+            return CheckResult(CheckStatus.BAD_URL, problem)
+        try:
+            return self._check()
+        except ConnectorError as exc:
+            return result_for_error(exc)
+
+    def _check(self) -> CheckResult:
+        response = self.http.request("GET", "_apis/connectionData", accept=tuple(range(200, 600)),
+                                     follow_redirects=False)
+        body = json_or_none(response)
+        status = response.status_code
+        if status in (401, 203) or (300 <= status < 400 and "signin" in response.headers.get("location", "").lower()):
+            return CheckResult(CheckStatus.WRONG_CREDENTIALS, "Azure DevOps refused the personal access token: "
+                               "it is wrong, expired or revoked, or belongs to another organisation.")
+        if status == 404:
+            if isinstance(body, dict) and ("errorMessages" in body or "serverTitle" in body):
+                return self._answers_like_jira()
+            return CheckResult(CheckStatus.UNKNOWN_ORGANISATION, "There is no Azure DevOps organisation at this "
+                               "address. Check the organisation name in https://dev.azure.com/<organisation>.")
+        if status >= 400 or body is None or not isinstance(body, dict):
+            if status < 400 and body is None:
+                return CheckResult(CheckStatus.NOT_A_TRACKER, "Something answered at this address, but it is not "
+                                   "the Azure DevOps API (it sent a web page, not JSON).")
+            return result_for_error(self._status_error(response))
+        if "authenticatedUser" not in body:
+            if "serverTitle" in body or "baseUrl" in body:
+                return self._answers_like_jira()
+            return CheckResult(CheckStatus.NOT_A_TRACKER, "Something answered at this address, but not like "
+                               "Azure DevOps does.")
+        user = body.get("authenticatedUser") or {}
+        if user.get("id") in ANONYMOUS_IDS or not user.get("id"):
+            return CheckResult(CheckStatus.WRONG_CREDENTIALS, "Azure DevOps treated us as an anonymous visitor: "
+                               "the personal access token was not accepted.")
+        details = {
+            "user": user.get("providerDisplayName") or user.get("customDisplayName") or "",
+            "instance_id": body.get("instanceId", ""),
+        }
+        projects = self.http.request("GET", "_apis/projects", params={"$top": "100", "api-version": API_VERSION},
+                                     accept=tuple(range(200, 600)))
+        if projects.status_code in (401, 403):
+            return CheckResult(
+                CheckStatus.MISSING_PERMISSION,
+                "The token works, but it may not read projects. Give the personal access token the scope "
+                "“Project and Team (Read)” and “Work Items (Read)” (add “Read & write” to migrate into this "
+                "organisation).",
+                {**details, "missing": ["vso.project", "vso.work"]},
+            )
+        if projects.status_code >= 400:
+            return result_for_error(self._status_error(projects))
+        project_body = json_or_none(projects) or {}
+        names = [p.get("name", "") for p in project_body.get("value", [])]
+        details["project_count"] = project_body.get("count", len(names))
+        details["projects"] = names[:20]
+        if not names:
+            return CheckResult(CheckStatus.MISSING_PERMISSION, "The token works, but it sees no projects in this "
+                               "organisation. Ask for access to the project, or check the token's organisation.",
+                               details)
+        return CheckResult(CheckStatus.OK, f"Connected to Azure DevOps as {details['user'] or 'the token owner'}; "
+                           f"{details['project_count']} project(s) visible.", details)
+
+    def _answers_like_jira(self) -> CheckResult:
+        return CheckResult(CheckStatus.WRONG_KIND, "This address answers like Jira, not Azure DevOps. Choose Jira "
+                           "Cloud or Jira Data Center as the kind of connection.")
+
+    @staticmethod
+    def _status_error(response: httpx.Response) -> ConnectorError:
+        return status_error(response)

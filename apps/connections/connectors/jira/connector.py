@@ -1,0 +1,180 @@
+import httpx
+
+from apps.connections.connectors.base import CheckResult, CheckStatus, ConnectionKind, Connector
+from apps.connections.connectors.checks import json_or_none, result_for_error, wrong_product_for
+from apps.connections.connectors.errors import ConnectorError
+from apps.connections.connectors.http import BearerAuth, HttpClient, basic_auth, status_error
+
+ANY_STATUS = tuple(range(200, 600))
+# Needed to read a project; the others only to migrate into it.
+SOURCE_PERMISSIONS = {"BROWSE_PROJECTS": "Browse projects"}
+DESTINATION_PERMISSIONS = {
+    "CREATE_ISSUES": "Create issues",
+    "EDIT_ISSUES": "Edit issues",
+    "ADD_COMMENTS": "Add comments",
+    "CREATE_ATTACHMENTS": "Create attachments",
+    "LINK_ISSUES": "Link issues",
+}
+
+
+class JiraConnector(Connector):
+    """What Jira Cloud and Data Center share; they differ in the API version, the authentication, and
+    what `serverInfo.deploymentType` says."""
+
+    api_version: str
+    product: str
+
+    def make_http_client(self) -> HttpClient:
+        return HttpClient(
+            base_url=self.config.base_url,
+            policy=self.policy,
+            auth=self.auth(),
+            timeout=httpx.Timeout(15.0, connect=5.0),
+            max_attempts=2,
+            max_retry_after=5.0,
+        )
+
+    def auth(self) -> httpx.Auth:
+        raise NotImplementedError
+
+    def api(self, path: str, version: str | None = None) -> str:
+        return f"rest/api/{version or self.api_version}/{path}"
+
+    def check(self) -> CheckResult:
+        wrong = wrong_product_for(self.kind, self.config.base_url)
+        if wrong:
+            return wrong
+        try:
+            return self._check()
+        except ConnectorError as exc:
+            return result_for_error(exc)
+
+    # -- steps -------------------------------------------------------------------------------------------
+
+    def _server_info(self) -> tuple[httpx.Response, dict | None]:
+        response = self.http.request("GET", self.api("serverInfo"), accept=ANY_STATUS)
+        if response.status_code == 404 and self.api_version != "2":
+            # Data Center has no REST v3: a Data Center site given as Cloud answers only on v2.
+            fallback = self.http.request("GET", self.api("serverInfo", "2"), accept=ANY_STATUS)
+            if fallback.status_code == 200:
+                response = fallback
+        return response, json_or_none(response)
+
+    def _check(self) -> CheckResult:
+        response, info = self._server_info()
+        if response.status_code in (401, 403) and info is None:
+            return self._credentials_refused(response)
+        if response.status_code == 401:
+            return self._credentials_refused(response)
+        if response.status_code == 404 or (response.status_code < 400 and not isinstance(info, dict)):
+            if isinstance(info, dict) and "authenticatedUser" in info:
+                return CheckResult(CheckStatus.WRONG_KIND, "This address answers like Azure DevOps, not Jira.")
+            if response.status_code == 404:
+                return CheckResult(CheckStatus.UNKNOWN_SITE, f"There is no {self.product} site at this address. "
+                                   "Check the site address (for Cloud: https://<your-site>.atlassian.net).")
+            return CheckResult(CheckStatus.NOT_A_TRACKER, "Something answered at this address, but it is not the "
+                               "Jira API (it sent a web page, not JSON).")
+        if response.status_code >= 400:
+            return result_for_error(status_error(response))
+        if "deploymentType" not in info and "baseUrl" not in info:
+            return CheckResult(CheckStatus.NOT_A_TRACKER, "Something answered at this address, but not like Jira "
+                               "does.")
+        deployment = str(info.get("deploymentType") or "")
+        details = {"server_title": info.get("serverTitle", ""), "version": info.get("version", ""),
+                   "deployment_type": deployment}
+        wrong = self._wrong_deployment(deployment)
+        if wrong:
+            wrong.details.update(details)
+            return wrong
+
+        me = self.http.request("GET", self.api("myself"), accept=ANY_STATUS)
+        if me.status_code in (401, 403) or (me.status_code == 200 and not isinstance(json_or_none(me), dict)):
+            return self._credentials_refused(me)
+        if me.status_code >= 400:
+            return result_for_error(status_error(me))
+        user = json_or_none(me)
+        if user.get("active") is False:
+            return CheckResult(CheckStatus.WRONG_CREDENTIALS, "The account behind these credentials is "
+                               "deactivated in Jira.", details)
+        details["user"] = user.get("displayName", "")
+        details["account"] = user.get("accountId") or user.get("key") or user.get("name") or ""
+
+        return self._check_permissions(details)
+
+    def _check_permissions(self, details: dict) -> CheckResult:
+        wanted = {**SOURCE_PERMISSIONS, **DESTINATION_PERMISSIONS}
+        response = self.http.request("GET", self.api("mypermissions"),
+                                     params={"permissions": ",".join(wanted)}, accept=ANY_STATUS)
+        body = json_or_none(response) if response.status_code == 200 else None
+        permissions = (body or {}).get("permissions") if isinstance(body, dict) else None
+        if not isinstance(permissions, dict):
+            details["permissions_checked"] = False
+            return CheckResult(CheckStatus.OK, f"Connected to {self.product} as {details['user'] or 'this account'}. "
+                               "(The site did not say which permissions the account has.)", details)
+        missing = [label for key, label in wanted.items() if not (permissions.get(key) or {}).get("havePermission")]
+        details["permissions_checked"] = True
+        details["missing_permissions"] = missing
+        source_missing = [label for key, label in SOURCE_PERMISSIONS.items() if label in missing]
+        if source_missing:
+            return CheckResult(
+                CheckStatus.MISSING_PERMISSION,
+                f"Signed in as {details['user'] or 'this account'}, but the account lacks the Jira permission "
+                f"“{source_missing[0]}” in every project, so it can read nothing. Ask a Jira admin to grant it.",
+                details,
+            )
+        message = f"Connected to {self.product} as {details['user'] or 'this account'}."
+        if missing:
+            message += (" It can be a source. To be a destination it also needs: " + ", ".join(missing) + ".")
+        return CheckResult(CheckStatus.OK, message, details)
+
+    def _credentials_refused(self, response: httpx.Response) -> CheckResult:
+        reason = (response.headers.get("X-Seraph-LoginReason") or "").upper()
+        if "AUTHENTICATION_DENIED" in reason:
+            return CheckResult(CheckStatus.WRONG_CREDENTIALS, "Jira now asks for a CAPTCHA for this account after "
+                               "too many failed sign-ins. Sign in once in a browser, then test again.")
+        return CheckResult(CheckStatus.WRONG_CREDENTIALS, self.credentials_hint)
+
+    credentials_hint = ""
+
+    def _wrong_deployment(self, deployment: str) -> CheckResult | None:
+        raise NotImplementedError
+
+
+class JiraCloudConnector(JiraConnector):
+    kind = ConnectionKind.JIRA_CLOUD
+    api_version = "3"
+    product = "Jira Cloud"
+    credentials_hint = ("Jira Cloud refused the e-mail and API token. Use the e-mail of your Atlassian account "
+                        "and an API token made at id.atlassian.com (not your password).")
+
+    def auth(self) -> httpx.Auth:
+        return basic_auth(self.config.email, self.config.token)
+
+    def _wrong_deployment(self, deployment: str) -> CheckResult | None:
+        if deployment and deployment.lower() != "cloud":
+            return CheckResult(
+                CheckStatus.WRONG_KIND_CLOUD_VS_DC,
+                f"This is a Jira {deployment} site, not Jira Cloud. Choose Jira Data Center and use a personal "
+                "access token.",
+            )
+        return None
+
+
+class JiraDataCenterConnector(JiraConnector):
+    kind = ConnectionKind.JIRA_DATA_CENTER
+    api_version = "2"
+    product = "Jira Data Center"
+    credentials_hint = ("Jira Data Center refused the personal access token: it is wrong, expired or revoked. "
+                        "Make one under your Jira profile → Personal Access Tokens.")
+
+    def auth(self) -> httpx.Auth:
+        return BearerAuth(self.config.token)
+
+    def _wrong_deployment(self, deployment: str) -> CheckResult | None:
+        if deployment.lower() == "cloud":
+            return CheckResult(
+                CheckStatus.WRONG_KIND_CLOUD_VS_DC,
+                "This is a Jira Cloud site, not Jira Data Center. Choose Jira Cloud and sign in with your "
+                "Atlassian account e-mail and an API token.",
+            )
+        return None

@@ -1,0 +1,239 @@
+"""The neutral records: the only shapes the engine, the catalog and the mappings know.
+
+A connector turns its vendor's JSON into these (and back, on the destination side). Every record carries
+the id it has in its source system (`source_id`, a string: ADO ids are numbers, Jira's are numbers as
+strings, some are GUIDs or account ids), so that writes can be keyed on it and re-runs never duplicate.
+
+Rich text stays in the source's format (`TextFormat`) until a transform converts it; fields the neutral
+model does not name travel in `fields`, keyed by the source's field id.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class TextFormat(StrEnum):
+    HTML = "html"  # Azure DevOps rich text
+    MARKDOWN = "markdown"  # Azure DevOps markdown fields and comments
+    ADF = "adf"  # Jira Cloud REST v3 (Atlassian Document Format, a JSON document)
+    WIKI = "wiki"  # Jira Data Center / REST v2 wiki markup
+    PLAIN = "plain"
+
+
+class StateCategory(StrEnum):
+    """The common ground of ADO state categories and Jira status categories."""
+
+    PROPOSED = "proposed"  # ADO Proposed; Jira "To Do" (new)
+    IN_PROGRESS = "in_progress"  # ADO InProgress / Resolved; Jira "In Progress" (indeterminate)
+    DONE = "done"  # ADO Completed; Jira "Done"
+    REMOVED = "removed"  # ADO Removed; Jira has no such category
+
+
+class FieldType(StrEnum):
+    STRING = "string"
+    TEXT = "text"  # long or rich text
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+    PERSON = "person"
+    OPTION = "option"  # one value from a list
+    OPTIONS = "options"  # several values from a list (Jira multi-select, labels, ADO tags)
+    ITERATION = "iteration"
+    AREA = "area"
+    LINK = "link"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who appears in the data. Matching people across systems uses e-mail when the source
+    reveals it (Jira Cloud often hides it), then the display name."""
+
+    source_id: str  # ADO identity id or unique name; Jira accountId (Cloud) or key/name (Data Center)
+    display_name: str = ""
+    email: str = ""
+    active: bool = True
+    is_deleted: bool = False  # Jira's "former user", ADO identities that no longer resolve
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    category: StateCategory
+    source_id: str = ""  # Jira status id; ADO states are named, not numbered
+    color: str = ""
+
+
+@dataclass(frozen=True)
+class WorkItemType:
+    source_id: str  # ADO reference name or name; Jira issue type id
+    name: str
+    description: str = ""
+    is_subtask: bool = False  # Jira sub-task types; ADO has none (Task is a normal child)
+    hierarchy_level: int = 0  # 0 = standard; 1 = epic level (Jira) / portfolio backlog (ADO); -1 = sub-task
+    states: tuple[State, ...] = ()
+    field_ids: tuple[str, ...] = ()  # fields this type uses (for destinations: those it accepts)
+    required_field_ids: tuple[str, ...] = ()
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class FieldDefinition:
+    source_id: str  # ADO reference name (System.Title); Jira field id (summary, customfield_10010)
+    name: str
+    type: FieldType
+    is_custom: bool = False
+    is_multi_value: bool = False
+    allowed_values: tuple[str, ...] = ()
+    read_only: bool = False
+    vendor_type: str = ""  # the vendor's own type name, for fields the neutral types flatten
+
+
+@dataclass(frozen=True)
+class LinkType:
+    source_id: str  # ADO relation reference name (System.LinkTypes.Dependency-Forward); Jira link type id
+    name: str
+    outward: str = ""
+    inward: str = ""
+    is_hierarchy: bool = False  # parent/child: ADO Hierarchy-Forward/Reverse, Jira parent / sub-task
+
+
+@dataclass(frozen=True)
+class Iteration:
+    """An ADO iteration or a Jira sprint."""
+
+    source_id: str
+    name: str
+    path: str = ""  # ADO iteration path; Jira has a flat list per board
+    start: datetime | None = None
+    finish: datetime | None = None
+    state: str = ""  # Jira: future / active / closed; ADO: past / current / future
+    goal: str = ""
+    board_id: str = ""
+
+
+@dataclass(frozen=True)
+class Area:
+    """An ADO area path or a Jira component."""
+
+    source_id: str
+    name: str
+    path: str = ""
+    description: str = ""
+    lead: Person | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link from one work item to another, or to the outside world."""
+
+    source_id: str  # ADO relation index as "<item>:<rel>#<n>"; Jira issue link id
+    link_type_id: str
+    from_item_id: str
+    to_item_id: str = ""  # empty for links outside the tracker
+    url: str = ""  # hyperlinks, artifact links, remote links
+    comment: str = ""
+    is_external: bool = False
+
+
+@dataclass(frozen=True)
+class Comment:
+    source_id: str
+    work_item_id: str
+    author: Person | None
+    created_at: datetime | None
+    body: str = ""
+    body_format: TextFormat = TextFormat.HTML
+    updated_at: datetime | None = None
+    updated_by: Person | None = None
+    visibility: str = ""  # Jira group/role restriction; a destination that cannot restrict must warn
+    is_deleted: bool = False
+
+
+@dataclass(frozen=True)
+class Attachment:
+    source_id: str
+    work_item_id: str
+    filename: str
+    size_bytes: int | None = None
+    mime_type: str = ""
+    author: Person | None = None
+    created_at: datetime | None = None
+    download_url: str = ""  # fetched through the guarded HTTP client, streamed, never kept whole in memory
+    is_inline: bool = False  # an image referenced from rich text
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field_id: str
+    old_value: Any = None
+    new_value: Any = None
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One entry of an item's history: an ADO update/revision, a Jira changelog history."""
+
+    source_id: str
+    work_item_id: str
+    number: int  # ADO rev; Jira's changelog order
+    author: Person | None
+    changed_at: datetime | None
+    changes: tuple[FieldChange, ...] = ()
+
+
+@dataclass
+class WorkItem:
+    source_id: str  # ADO id, Jira issue id (numeric string)
+    key: str  # what people call it: "1234" (ADO) or "PROJ-12" (Jira)
+    project_id: str
+    type_id: str
+    title: str = ""
+    description: str = ""
+    description_format: TextFormat = TextFormat.HTML
+    state: str = ""
+    state_category: StateCategory | None = None
+    priority: str = ""
+    assignee: Person | None = None
+    reporter: Person | None = None
+    created_by: Person | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    parent_id: str = ""
+    iteration_id: str = ""
+    area_id: str = ""
+    labels: tuple[str, ...] = ()
+    story_points: float | None = None
+    revision: int = 0
+    fields: dict[str, Any] = field(default_factory=dict)  # every other field, by source field id
+    link_ids: tuple[str, ...] = ()
+    comment_count: int | None = None
+    attachment_count: int | None = None
+
+
+@dataclass(frozen=True)
+class Project:
+    source_id: str
+    key: str
+    name: str
+    process: str = ""  # ADO process template (Agile, Scrum, Basic, CMMI, inherited); Jira project style
+
+
+@dataclass(frozen=True)
+class StateCheckpoint:
+    """Where a read got to, yielded between records. The caller stores `state` in the same transaction as
+    what it did with the records before it, and passes it back to `read()` to resume there."""
+
+    stream: str
+    state: dict
+
+
+Record = (
+    WorkItem | Comment | Attachment | Link | Person | Iteration | Area | Revision | FieldDefinition
+    | WorkItemType | LinkType | Project
+)

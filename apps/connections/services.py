@@ -1,0 +1,201 @@
+"""Connections: create, change, delete and test them. Every write leaves an audit row that names the
+connection and what changed, never the secret."""
+
+import logging
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.connections.connectors import ssrf
+from apps.connections.connectors.base import CheckResult, CheckStatus, ConnectionConfig, ConnectionKind
+from apps.connections.connectors.errors import BlockedAddressError, ConfigError
+from apps.connections.connectors.registry import connector_for
+from apps.connections.crypto import SecretUnreadable, secret_decrypt, secret_encrypt
+from apps.connections.models import Connection
+from apps.core.exceptions import ApplicationError
+from apps.core.services import audit_record
+
+logger = logging.getLogger(__name__)
+
+MAX_TOKEN_LENGTH = 2000
+
+
+def connection_ssrf_policy() -> ssrf.SsrfPolicy:
+    """Production reaches public HTTPS addresses only; development and tests may reach the sandbox on
+    127.0.0.1 over plain HTTP (MIGRAYT_ALLOW_PRIVATE_URLS)."""
+    if settings.ALLOW_PRIVATE_URLS:
+        return ssrf.SsrfPolicy.permissive_local()
+    return ssrf.SsrfPolicy(allow_private=False, require_https=True)
+
+
+def _clean_base_url(base_url: str) -> str:
+    """The address, normalised, or an ApplicationError saying what is wrong with it. A host that does not
+    resolve yet may be saved (the connection test will say so); one that resolves to a refused address
+    may not."""
+    policy = connection_ssrf_policy()
+    try:
+        url = ssrf.url_check(base_url, policy, resolve_host=False)
+        host = _host(url)
+        try:
+            ssrf.resolve_checked(host, 443, policy)
+        except BlockedAddressError:
+            raise
+        except ConfigError as exc:
+            if exc.code != "unknown_host":
+                raise
+    except ConfigError as exc:
+        raise ApplicationError(exc.message, extra={"field": "base_url", "code": exc.code}) from None
+    return url
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or ""
+
+
+def _clean_secret(token: str) -> str:
+    token = (token or "").strip()
+    if not token:
+        raise ApplicationError("Enter the token.", extra={"field": "token"})
+    if len(token) > MAX_TOKEN_LENGTH or any(c.isspace() for c in token):
+        raise ApplicationError("That does not look like a token: it has spaces or is far too long.",
+                               extra={"field": "token"})
+    return token
+
+
+def _clean(kind: str, name: str, email: str) -> tuple[str, str, str]:
+    if kind not in Connection.Kind.values:
+        raise ApplicationError(f"Unknown kind of connection {kind!r}.",
+                               extra={"field": "kind", "allowed": list(Connection.Kind.values)})
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError("Give the connection a name.", extra={"field": "name"})
+    email = (email or "").strip().lower()
+    if kind == Connection.Kind.JIRA_CLOUD and not email:
+        raise ApplicationError("Jira Cloud needs the e-mail address of the Atlassian account the API token "
+                               "belongs to.", extra={"field": "email"})
+    if kind != Connection.Kind.JIRA_CLOUD:
+        email = ""  # only Jira Cloud signs in with an e-mail; a stray one would only confuse
+    return kind, name, email
+
+
+def _save(connection: Connection, **kwargs) -> None:
+    try:
+        with transaction.atomic():
+            connection.save(**kwargs)
+    except IntegrityError:
+        raise ApplicationError("There is already a connection with this name. Choose another name.",
+                               extra={"field": "name"}) from None
+
+
+def _actor_kind(actor, actor_kind: str | None) -> str:
+    return actor_kind or ("user" if getattr(actor, "is_authenticated", False) else "system")
+
+
+@transaction.atomic
+def connection_create(*, organisation, actor, kind: str, name: str, base_url: str, token: str, email: str = "",
+                      actor_kind: str | None = None) -> Connection:
+    kind, name, email = _clean(kind, name, email)
+    connection = Connection(
+        organisation=organisation,
+        kind=kind,
+        name=name,
+        base_url=_clean_base_url(base_url),
+        email=email,
+        secret_ciphertext=secret_encrypt(_clean_secret(token)),
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    _save(connection)
+    audit_record(organisation=organisation, actor=actor, actor_kind=_actor_kind(actor, actor_kind),
+                 action="connection.created", target=connection,
+                 data={"kind": kind, "name": name, "host": _host(connection.base_url)})
+    return connection
+
+
+@transaction.atomic
+def connection_update(*, connection: Connection, actor, kind: str | None = None, name: str | None = None,
+                      base_url: str | None = None, email: str | None = None, token: str | None = None,
+                      actor_kind: str | None = None) -> Connection:
+    """Change what is given; a blank or missing token keeps the stored one. Changing the kind needs a new
+    token (each kind signs in differently). Any change to how we connect clears the last test result."""
+    new_kind, new_name, new_email = _clean(
+        kind if kind is not None else connection.kind,
+        name if name is not None else connection.name,
+        email if email is not None else connection.email,
+    )
+    changed = []
+    if new_kind != connection.kind:
+        if not (token or "").strip():
+            raise ApplicationError("Changing the kind of connection needs the token again: each kind signs in "
+                                   "differently.", extra={"field": "token"})
+        connection.kind = new_kind
+        changed.append("kind")
+    if new_name != connection.name:
+        connection.name = new_name
+        changed.append("name")
+    if base_url is not None:
+        url = _clean_base_url(base_url)
+        if url != connection.base_url:
+            connection.base_url = url
+            changed.append("base_url")
+    if new_email != connection.email:
+        connection.email = new_email
+        changed.append("email")
+    if token is not None and token.strip():
+        connection.secret_ciphertext = secret_encrypt(_clean_secret(token))
+        connection.secret_updated_at = timezone.now()
+        changed.append("secret")
+    if not changed:
+        return connection
+    if set(changed) - {"name"}:
+        connection.last_tested_at = None
+        connection.last_test_status = ""
+        connection.last_test_message = ""
+        connection.last_test_details = {}
+    connection.updated_at = timezone.now()
+    _save(connection)
+    audit_record(organisation=connection.organisation, actor=actor, actor_kind=_actor_kind(actor, actor_kind),
+                 action="connection.updated", target=connection, data={"changed": changed})
+    return connection
+
+
+@transaction.atomic
+def connection_delete(*, connection: Connection, actor, actor_kind: str | None = None) -> None:
+    audit_record(organisation=connection.organisation, actor=actor, actor_kind=_actor_kind(actor, actor_kind),
+                 action="connection.deleted", target=connection,
+                 data={"kind": connection.kind, "name": connection.name})
+    connection.delete()
+
+
+def connection_config(connection: Connection) -> ConnectionConfig:
+    """What a connector needs, with the secret decrypted. For connectors only: never render or log it.
+    Raises SecretUnreadable when no configured key opens the secret."""
+    return ConnectionConfig(
+        kind=ConnectionKind(connection.kind),
+        base_url=connection.base_url,
+        token=secret_decrypt(connection.secret_ciphertext),
+        email=connection.email,
+    )
+
+
+def connection_test(*, connection: Connection, actor, actor_kind: str | None = None) -> CheckResult:
+    """Call the real endpoints and record the answer, in plain words, on the connection."""
+    try:
+        config = connection_config(connection)
+    except SecretUnreadable as exc:
+        result = CheckResult(CheckStatus.SECRET_UNREADABLE, str(exc))
+    else:
+        with connector_for(config, policy=connection_ssrf_policy()) as connector:
+            result = connector.check()
+            result.details["requests"] = connector.http.stats.total
+    connection.last_tested_at = timezone.now()
+    connection.last_test_status = result.status.value
+    connection.last_test_message = result.message
+    connection.last_test_details = result.details
+    connection.save(update_fields=["last_tested_at", "last_test_status", "last_test_message", "last_test_details"])
+    audit_record(organisation=connection.organisation, actor=actor, actor_kind=_actor_kind(actor, actor_kind),
+                 action="connection.tested", target=connection, data={"status": result.status.value})
+    logger.info("connection %s tested: %s", connection.pk, result.status.value,
+                extra={"connection_id": connection.pk, "status": result.status.value})
+    return result
