@@ -1,0 +1,138 @@
+"""Jira wiki markup (Data Center, REST v2) -> HTML for Azure DevOps.
+
+jira2markdown (a pyparsing grammar of Jira's markup) turns the markup into Markdown, mistune renders
+the Markdown, and nh3 sanitises the result. Around that chain we keep what Markdown would otherwise
+misread (a literal "<b>" or "> " in a comment, indented lines), map mentions and attachment
+references through the caller's resolvers, and report the macros that have no HTML equivalent.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+import mistune
+from jira2markdown import convert as jira_to_markdown
+from jira2markdown.elements import MarkupElements
+from jira2markdown.markup.links import Mention
+
+from .html_tree import Element, parse_html, serialise
+from .results import Conversion, ImageResolver, PersonResolver, WarningLog
+from .sanitise import sanitise_html
+
+# Private-use characters stand in for text that Markdown must not interpret; they never occur in
+# real Jira text in practice, and any that do are removed before conversion.
+_LT, _GT, _MENTION = "\ue000", "\ue001", "\ue002"
+_PRIVATE = re.compile("[\ue000-\ue002]")
+_MENTION_TOKEN = re.compile(f"{_MENTION}(\\d+){_MENTION}")
+_CODE_FENCE = re.compile(r"\{(code|noformat)(?::[^}]*)?\}", re.IGNORECASE)
+_MACRO = re.compile(r"\{([a-zA-Z][\w-]*)(?::[^}]*)?\}")
+KNOWN_MACROS = {"code", "noformat", "quote", "panel", "color"}
+ABSOLUTE_URL = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
+
+_markdown = mistune.create_markdown(escape=False, hard_wrap=True, plugins=["strikethrough", "table", "url"])
+
+
+def wiki_to_html(
+    wiki: str | None,
+    *,
+    image_resolver: ImageResolver | None = None,
+    person_resolver: PersonResolver | None = None,
+) -> Conversion[str]:
+    """Convert Jira wiki markup to sanitised HTML.
+
+    `image_resolver(reference, alt)` maps an attachment name ("!screen.png!", "[^log.txt]") or image
+    URL to its Azure DevOps URL; `person_resolver(jira_user, display_name)` maps "[~user]" mentions.
+    """
+    if not wiki or not wiki.strip():
+        return Conversion("", ())
+    log = WarningLog()
+    _report_lossy_markup(wiki, log)
+    mentions: list[str] = []
+
+    class _RecordedMention(Mention):
+        def action(self, tokens) -> str:
+            mentions.append(tokens.accountid)
+            return f"{_MENTION}{len(mentions) - 1}{_MENTION}"
+
+    elements = MarkupElements()
+    elements.replace(Mention, _RecordedMention)
+    source = _protect(wiki.replace("\r\n", "\n").replace("\r", "\n"))
+    markdown = jira_to_markdown(source, elements=elements)
+    root = parse_html(_markdown(markdown))
+    _resolve_references(root, image_resolver, log)
+    html = serialise(root).replace(_LT, "&lt;").replace(_GT, "&gt;")
+    html = _MENTION_TOKEN.sub(lambda m: _mention_html(mentions[int(m.group(1))], person_resolver, log), html)
+    return Conversion(sanitise_html(html), log.result())
+
+
+def _protect(text: str) -> str:
+    """Hide literal angle brackets, and the indentation Markdown would read as code, outside code blocks."""
+    text = _PRIVATE.sub("", text)
+    lines = []
+    in_code = None
+    for line in text.split("\n"):
+        if in_code is None:
+            line = line.lstrip(" \t")
+        line = line.replace("<", _LT).replace(">", _GT)
+        for match in _CODE_FENCE.finditer(line):
+            kind = match.group(1).lower()
+            if in_code is None:
+                in_code = kind
+            elif in_code == kind and match.group(0).lower() == "{" + kind + "}":
+                in_code = None
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _report_lossy_markup(wiki: str, log: WarningLog) -> None:
+    outside_code = re.sub(r"\{(code|noformat)[^}]*\}.*?\{\1\}", "", wiki, flags=re.DOTALL | re.IGNORECASE)
+    outside_code = re.sub(r"\{\{.*?\}\}", "", outside_code)  # {{monospace}} is not a macro
+    names = {match.group(1).lower() for match in _MACRO.finditer(outside_code)}
+    if "panel" in names:
+        log.add("panel", "a {panel} became a block quote")
+    for name in sorted(names - KNOWN_MACROS):
+        log.add("macro", f"the {{{name}}} macro has no HTML equivalent and was kept as text")
+    first_table_line = re.search(r"^[ \t]*\|.*$", wiki, flags=re.MULTILINE)
+    if first_table_line and not first_table_line.group(0).lstrip().startswith("||"):
+        log.add("table_header", "a table without a header row got its first row as header")
+
+
+def _resolve_references(root: Element, resolver: ImageResolver | None, log: WarningLog) -> None:
+    """Attachment names and relative links mean nothing in Azure DevOps: map them or unlink them."""
+    for parent, index, element in list(_elements_with_parent(root)):
+        if element.tag == "img":
+            src = element.attrs.get("src", "")
+            alt = element.attrs.get("alt", "")
+            target = resolver(src, alt) if resolver else None
+            if target and target.url:
+                element.attrs["src"] = target.url
+            elif not ABSOLUTE_URL.match(src):
+                log.add("attachment_unresolved", "an attached image could not be shown and became a text note")
+                parent.children[index] = f"[image: {src}]"
+        elif element.tag == "a":
+            href = element.attrs.get("href", "")
+            if ABSOLUTE_URL.match(href):
+                continue
+            target = resolver(href, element.text()) if resolver else None
+            if target and target.url:
+                element.attrs["href"] = target.url
+            else:
+                log.add("link_unresolved", "a link to an attachment or page could not be resolved and became text")
+                element.attrs.pop("href", None)
+
+
+def _elements_with_parent(element: Element):
+    for index, child in enumerate(element.children):
+        if isinstance(child, Element):
+            yield element, index, child
+            yield from _elements_with_parent(child)
+
+
+def _mention_html(user: str, resolver: PersonResolver | None, log: WarningLog) -> str:
+    name = user.removeprefix("accountid:")
+    target = resolver(name, name) if resolver else None
+    if target:
+        return f'<a href="#" data-vss-mention="version:2.0,{escape(target.id)}">@{escape(target.display_name)}</a>'
+    log.add("mention_unmapped", f"a mention of {name} was kept as plain text (no matching user)")
+    return f"@{escape(name)}"
