@@ -44,6 +44,10 @@ from apps.connections.connectors.errors import (
 )
 
 logger = logging.getLogger("migrayt.connectors.http")
+# httpx logs every request's full URL at INFO, query string included (a JQL or WIQL filter may hold ticket
+# content), and httpcore traces response headers at DEBUG. Our own log line above replaces both.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 USER_AGENT = "Migrayt/1.0 (+https://migrayt.example/connectors)"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -163,7 +167,7 @@ class RateLimitPacer:
         """How long to wait before the next request, and why, from one response's headers."""
         retry_after = parse_retry_after(headers.get("Retry-After"), now=wall_now)
         if retry_after:
-            return retry_after, "retry-after"
+            return min(retry_after, self.max_delay), "retry-after"
         delay, reason = 0.0, ""
         ado_delay = _header_float(headers, "X-RateLimit-Delay")
         if ado_delay:
@@ -213,7 +217,12 @@ def endpoint_of(path: str, base_path: str = "") -> str:
     counted under (`/_apis/wit/workitems/{id}/comments`)."""
     if base_path and path.startswith(base_path):
         path = path[len(base_path) :] or "/"
-    return "/".join("{id}" if _ID_SEGMENT.match(seg) else seg for seg in path.split("/"))
+    segments = path.split("/")
+    # A number right after "api" is Jira's API version (rest/api/3), not an id.
+    return "/".join(
+        "{id}" if _ID_SEGMENT.match(seg) and (i == 0 or segments[i - 1] != "api") else seg
+        for i, seg in enumerate(segments)
+    )
 
 
 @dataclass
@@ -406,7 +415,8 @@ class HttpClient:
         if retry_after is not None:
             self.stats.throttled_seconds += retry_after
             return retry_after
-        backoff = tenacity.wait_exponential_jitter(initial=self.backoff_initial, max=self.backoff_max)
+        backoff = tenacity.wait_exponential_jitter(multiplier=self.backoff_initial, max=self.backoff_max,
+                                                  jitter=self.backoff_initial)
         return backoff(retry_state)
 
     def _send_once(self, method: str, url: httpx.URL, *, endpoint: str, attempt: int, stream: bool,
@@ -416,7 +426,7 @@ class HttpClient:
         started = self._clock()
         follow_redirects = kwargs.pop("follow_redirects", self._client.follow_redirects)
         request = self._client.build_request(method, url, **kwargs)
-        log = {"method": method, "path": url.path, "query_keys": sorted(set(url.params.keys())),
+        log = {"method": method, "path": request.url.path, "query_keys": sorted(set(request.url.params.keys())),
                "endpoint": endpoint, "attempt": attempt}
         try:
             response = self._client.send(request, stream=stream, follow_redirects=follow_redirects)

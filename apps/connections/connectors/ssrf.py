@@ -109,6 +109,8 @@ def address_refusal(address, policy: SsrfPolicy) -> str | None:
         return f"{ip} is a multicast address"
     if ip.is_link_local:
         return f"{ip} is a link-local address"
+    if policy.allow_private and (ip.is_loopback or ip.is_private):
+        return None
     if ip.is_reserved:
         return f"{ip} is a reserved address"
     if policy.allow_private:
