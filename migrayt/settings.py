@@ -257,6 +257,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "PREPROCESSING_HOOKS": ["apps.core.openapi.public_api_only"],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI is served from our own static files: no CDN is reachable, and enterprise CSPs forbid them.
     "SWAGGER_UI_DIST": "SIDECAR",

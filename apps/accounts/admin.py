@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from apps.accounts.models import ApiToken, Membership, Organisation, User
@@ -20,9 +21,17 @@ class UserAdmin(BaseUserAdmin):
 
 
 class MembershipInline(admin.TabularInline):
+    """Read-only here: memberships change through the Membership admin, which keeps the rules."""
+
     model = Membership
     extra = 0
-    autocomplete_fields = ["user"]
+    fields = ["user", "role", "created_at"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
     def get_queryset(self, request):
         return Membership.unscoped.select_related("user")
@@ -35,12 +44,64 @@ class OrganisationAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
 
+class MembershipAdminForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["organisation", "user", "role"]
+
+    def clean(self):
+        cleaned = super().clean()
+        instance = self.instance
+        user = cleaned.get("user")
+        if not instance.pk and user is not None and not user.is_active:
+            raise forms.ValidationError("This person's account is deactivated.")
+        if instance.pk and instance.role == Membership.Role.OWNER and cleaned.get("role") != Membership.Role.OWNER:
+            others = Membership.unscoped.filter(organisation_id=instance.organisation_id, role=Membership.Role.OWNER)
+            if not others.exclude(pk=instance.pk).exists():
+                raise forms.ValidationError("An organisation needs at least one owner. Make someone else owner first.")
+        return cleaned
+
+
 @admin.register(Membership)
 class MembershipAdmin(OrganisationOwnedAdmin):
+    """Staff add, change and remove memberships through the same services as customers (audited, last-owner
+    rule kept, tokens revoked on removal)."""
+
+    form = MembershipAdminForm
     list_display = ["user", "organisation", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "organisation__name"]
     autocomplete_fields = ["user", "organisation"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["organisation", "user", "created_at"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        from apps.accounts import services
+
+        if change:
+            role = obj.role
+            obj.role = form.initial["role"]
+            services.membership_role_change(membership=obj, role=role, actor=request.user, staff_override=True)
+        else:
+            created = services.membership_add(
+                organisation=obj.organisation, email=obj.user.email, role=obj.role, actor=request.user,
+                staff_override=True,
+            )
+            obj.pk = created.pk
+
+    def delete_model(self, request, obj):
+        from apps.accounts import services
+        from apps.core.exceptions import ApplicationError
+
+        try:
+            services.membership_remove(membership=obj, actor=request.user, staff_override=True)
+        except ApplicationError as exc:
+            self.message_user(request, f"{obj}: {exc.message}", level=messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset.select_related("organisation", "user"):
+            self.delete_model(request, membership)
 
 
 @admin.register(ApiToken)

@@ -24,6 +24,10 @@ class UserManager(BaseUserManager):
         extra.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra)
 
+    def get_by_natural_key(self, username):
+        # People type their e-mail address in any case; addresses are stored lower-cased.
+        return self.get(email__iexact=(username or "").strip())
+
     def create_superuser(self, email, password=None, **extra):
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
@@ -75,7 +79,13 @@ class Membership(OrganisationOwned):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organisation", "user"], name="membership_unique_user")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "user"],
+                name="membership_unique_user",
+                violation_error_message="That person is already a member of this organisation.",
+            )
+        ]
         ordering = ["organisation__name", "user__email"]
 
     def __str__(self):

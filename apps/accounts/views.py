@@ -65,7 +65,9 @@ def organisation_list(request):
 @login_required
 @require_POST
 def organisation_switch(request):
-    organisation = selectors.organisations_for_user(user=request.user).filter(pk=request.POST.get("organisation")).first()
+    chosen = request.POST.get("organisation", "")
+    organisations = selectors.organisations_for_user(user=request.user)
+    organisation = organisations.filter(pk=int(chosen)).first() if chosen.isdigit() else None
     if organisation is None:
         raise Http404("No such organisation.")
     request.session[SESSION_KEY] = organisation.pk

@@ -13,3 +13,9 @@ class AutoSchema(BaseAutoSchema):
             if not name.startswith(outer):
                 name = outer + name
         return name
+
+
+def public_api_only(endpoints, **kwargs):
+    """drf-spectacular preprocessing hook: the schema documents the product's API under /api/v1/ only, not
+    the sandbox emulators or any other DRF view mounted elsewhere."""
+    return [endpoint for endpoint in endpoints if endpoint[0].startswith("/api/v1/")]

@@ -6,11 +6,27 @@ through a parent object (`connection.scans.all()`), whose own lookup was scoped.
 background tasks that work from ids they were handed use `Model.unscoped`, on purpose and in plain sight.
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.db import models
+
+# Set while Django validates a model's unique fields and constraints: those checks read through the default
+# manager (`objects`) and only ask whether a clashing row exists, which the database would reveal anyway.
+_validating = ContextVar("migrayt_tenancy_validating", default=False)
 
 
 class UnscopedQueryError(RuntimeError):
     pass
+
+
+@contextmanager
+def _model_validation():
+    token = _validating.set(True)
+    try:
+        yield
+    finally:
+        _validating.reset(token)
 
 
 class OrganisationQuerySet(models.QuerySet):
@@ -30,7 +46,7 @@ class OrganisationQuerySet(models.QuerySet):
 
     def _guard(self):
         # A related manager (parent.children.all()) marks its queryset with the parent it came from.
-        if self._org_scoped or self._known_related_objects:
+        if self._org_scoped or self._known_related_objects or _validating.get():
             return
         raise UnscopedQueryError(
             f"{self.model.__name__}.objects must be scoped with .for_organisation(org); "
@@ -82,3 +98,12 @@ class OrganisationOwned(models.Model):
     class Meta:
         abstract = True
         base_manager_name = "unscoped"
+
+    # ModelForms and full_clean() check unique fields and constraints through `objects`; let them.
+    def validate_unique(self, exclude=None):
+        with _model_validation():
+            return super().validate_unique(exclude)
+
+    def validate_constraints(self, exclude=None):
+        with _model_validation():
+            return super().validate_constraints(exclude)

@@ -3,6 +3,7 @@ import pytest
 from apps.accounts.models import ApiToken, Membership
 from apps.accounts.services import api_token_create
 from apps.core.tenancy import UnscopedQueryError
+from apps.core.testing.factories import MembershipFactory
 
 
 @pytest.mark.django_db
@@ -40,3 +41,17 @@ def test_reaching_through_a_parent_object_is_allowed(member, organisation):
 def test_for_organisation_needs_an_organisation():
     with pytest.raises(UnscopedQueryError):
         Membership.objects.for_organisation(None)
+
+
+@pytest.mark.django_db
+def test_model_validation_may_check_uniqueness_but_nothing_else_is_let_through(member, organisation):
+    """ModelForms and full_clean() check constraints through `objects`; that is allowed, and only that."""
+    from django.core.exceptions import ValidationError
+
+    duplicate = Membership(organisation=organisation, user=member, role="member")
+    with pytest.raises(ValidationError, match="already a member of this organisation"):
+        duplicate.full_clean()
+    Membership(organisation=organisation, user=MembershipFactory().user, role="member").full_clean()
+    # The allowance ends with the validation.
+    with pytest.raises(UnscopedQueryError):
+        Membership.objects.filter(user=member).exists()
