@@ -17,7 +17,8 @@
    `error_response(request, error)` renders it the vendor's way (ADO: `$id`, `innerException`, `message`,
    `typeName`, `typeKey`, `errorCode`, `eventId`; Jira: `errorMessages` / `errors`).
 5. **Endpoints.** Decorate each view with `adapter.endpoint(name="...", scope="...")`. The view is called
-   as `view(request, ctx, **url_kwargs)` where `ctx` is a `SandboxContext` (site, token). The pipeline
+   as `view(request, ctx, **url_kwargs)` where `ctx` is a `SandboxContext` (site, token). `scope` is one
+   scope or a dict per HTTP method (`{"GET": "read", "*": "write"}`). The pipeline
    does, in order: site lookup (404), request number and seeded generator, auth (401/403), rate limit
    (delay or 429), latency, fault injection (500/503, a dropped connection, a slow answer), the view,
    the request log.

@@ -128,8 +128,9 @@ def _serve(adapter, view, request, ctx: SandboxContext, scope, auth, kwargs):
         ctx.token = token
         if token.last_used_at is None or (timezone.now() - token.last_used_at).total_seconds() > 60:
             SandboxToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
-        if not adapter.token_has_scope(token, scope):
-            return adapter.forbidden_response(request, site, scope), ""
+        needed = scope.get(request.method, scope.get("*")) if isinstance(scope, dict) else scope
+        if not adapter.token_has_scope(token, needed):
+            return adapter.forbidden_response(request, site, needed), ""
 
     decision = rate_consume(site=site, token=ctx.token)
     ctx.rate = decision
