@@ -33,6 +33,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import httpx
+
 from apps.connections.connectors import records
 from apps.connections.connectors.http import HttpClient
 from apps.connections.connectors.ssrf import SsrfPolicy
@@ -103,15 +105,31 @@ class Connector(ABC):
     kind: ConnectionKind
     # The streams read() knows, in the order a full read should take them.
     STREAMS: tuple[str, ...] = ()
+    # Reads ride out a vendor's bad minute; a connection test answers a waiting person within seconds.
+    READ_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+    READ_ATTEMPTS = 5
+    CHECK_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+    CHECK_ATTEMPTS = 2
 
-    def __init__(self, config: ConnectionConfig, *, policy: SsrfPolicy, http: HttpClient | None = None):
+    def __init__(self, config: ConnectionConfig, *, policy: SsrfPolicy, http: HttpClient | None = None,
+                 quick: bool = False):
         self.config = config
         self.policy = policy
-        self.http = http or self.make_http_client()
+        self.http = http or self.make_http_client(quick=quick)
 
     @abstractmethod
-    def make_http_client(self) -> HttpClient:
-        """The client with this vendor's authentication on it."""
+    def auth(self) -> httpx.Auth:
+        """This vendor's authentication, from the config."""
+
+    def make_http_client(self, *, quick: bool = False) -> HttpClient:
+        return HttpClient(
+            base_url=self.config.base_url,
+            policy=self.policy,
+            auth=self.auth(),
+            timeout=self.CHECK_TIMEOUT if quick else self.READ_TIMEOUT,
+            max_attempts=self.CHECK_ATTEMPTS if quick else self.READ_ATTEMPTS,
+            max_retry_after=5.0 if quick else 120.0,
+        )
 
     def close(self) -> None:
         self.http.close()

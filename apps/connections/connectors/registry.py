@@ -10,6 +10,7 @@ CONNECTORS: dict[ConnectionKind, type[Connector]] = {
 }
 
 
-def connector_for(config: ConnectionConfig, *, policy: SsrfPolicy) -> Connector:
-    """The connector for a connection's kind. Close it (or use it as a context manager) when done."""
-    return CONNECTORS[ConnectionKind(config.kind)](config, policy=policy)
+def connector_for(config: ConnectionConfig, *, policy: SsrfPolicy, quick: bool = False) -> Connector:
+    """The connector for a connection's kind. `quick` for a connection test: short timeouts, one retry.
+    Close it (or use it as a context manager) when done."""
+    return CONNECTORS[ConnectionKind(config.kind)](config, policy=policy, quick=quick)

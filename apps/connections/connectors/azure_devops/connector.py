@@ -5,7 +5,7 @@ import httpx
 from apps.connections.connectors.base import CheckResult, CheckStatus, ConnectionKind, Connector
 from apps.connections.connectors.checks import json_or_none, result_for_error, wrong_product_for
 from apps.connections.connectors.errors import ConnectorError
-from apps.connections.connectors.http import HttpClient, basic_auth, status_error
+from apps.connections.connectors.http import basic_auth, status_error
 
 API_VERSION = "7.1"
 # Azure DevOps answers an anonymous caller with this identity rather than with 401 on some endpoints.
@@ -31,17 +31,9 @@ def _organisation_url_problem(url: str) -> str | None:
 class AzureDevOpsConnector(Connector):
     kind = ConnectionKind.AZURE_DEVOPS
 
-    def make_http_client(self) -> HttpClient:
-        return HttpClient(
-            base_url=self.config.base_url,
-            policy=self.policy,
-            # A personal access token goes as the password of Basic authentication, with no user name.
-            auth=basic_auth("", self.config.token),
-            # The connection test should answer within seconds, not ride out a long outage.
-            timeout=httpx.Timeout(15.0, connect=5.0),
-            max_attempts=2,
-            max_retry_after=5.0,
-        )
+    def auth(self) -> httpx.Auth:
+        # A personal access token goes as the password of Basic authentication, with no user name.
+        return basic_auth("", self.config.token)
 
     def check(self) -> CheckResult:
         wrong = wrong_product_for(self.kind, self.config.base_url)

@@ -3,7 +3,7 @@ import httpx
 from apps.connections.connectors.base import CheckResult, CheckStatus, ConnectionKind, Connector
 from apps.connections.connectors.checks import json_or_none, result_for_error, wrong_product_for
 from apps.connections.connectors.errors import ConnectorError
-from apps.connections.connectors.http import BearerAuth, HttpClient, basic_auth, status_error
+from apps.connections.connectors.http import BearerAuth, basic_auth, status_error
 
 ANY_STATUS = tuple(range(200, 600))
 # Needed to read a project; the others only to migrate into it.
@@ -23,19 +23,6 @@ class JiraConnector(Connector):
 
     api_version: str
     product: str
-
-    def make_http_client(self) -> HttpClient:
-        return HttpClient(
-            base_url=self.config.base_url,
-            policy=self.policy,
-            auth=self.auth(),
-            timeout=httpx.Timeout(15.0, connect=5.0),
-            max_attempts=2,
-            max_retry_after=5.0,
-        )
-
-    def auth(self) -> httpx.Auth:
-        raise NotImplementedError
 
     def api(self, path: str, version: str | None = None) -> str:
         return f"rest/api/{version or self.api_version}/{path}"
