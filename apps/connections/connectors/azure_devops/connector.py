@@ -10,6 +10,12 @@ from apps.connections.connectors.http import basic_auth, status_error
 API_VERSION = "7.1"
 # Azure DevOps answers an anonymous caller with this identity rather than with 401 on some endpoints.
 ANONYMOUS_IDS = {"aa442b4a-9b07-4e52-9a6c-0f2b6c45d0a5"}
+ANY_STATUS = tuple(range(200, 600))
+
+
+def _vendor_message(body) -> str:
+    """Azure DevOps' own error sentence (TF…/VS… codes), kept for support; never ticket content."""
+    return str(body.get("message", ""))[:300] if isinstance(body, dict) else ""
 
 
 def _organisation_url_problem(url: str) -> str | None:
@@ -48,23 +54,24 @@ class AzureDevOpsConnector(Connector):
             return result_for_error(exc)
 
     def _check(self) -> CheckResult:
-        response = self.http.request("GET", "_apis/connectionData", accept=tuple(range(200, 600)),
-                                     follow_redirects=False)
+        response = self.http.request("GET", "_apis/connectionData", params={"api-version": f"{API_VERSION}-preview"},
+                                     accept=ANY_STATUS, follow_redirects=False)
         body = json_or_none(response)
         status = response.status_code
         if status in (401, 203) or (300 <= status < 400 and "signin" in response.headers.get("location", "").lower()):
             return CheckResult(CheckStatus.WRONG_CREDENTIALS, "Azure DevOps refused the personal access token: "
-                               "it is wrong, expired or revoked, or belongs to another organisation.")
+                               "it is wrong, expired or revoked, or it was made for another organisation.")
         if status == 404:
             if isinstance(body, dict) and ("errorMessages" in body or "serverTitle" in body):
                 return self._answers_like_jira()
             return CheckResult(CheckStatus.UNKNOWN_ORGANISATION, "There is no Azure DevOps organisation at this "
-                               "address. Check the organisation name in https://dev.azure.com/<organisation>.")
-        if status >= 400 or body is None or not isinstance(body, dict):
-            if status < 400 and body is None:
-                return CheckResult(CheckStatus.NOT_A_TRACKER, "Something answered at this address, but it is not "
-                                   "the Azure DevOps API (it sent a web page, not JSON).")
-            return result_for_error(self._status_error(response))
+                               "address. Check the organisation name in https://dev.azure.com/<organisation>.",
+                               {"vendor_message": _vendor_message(body)})
+        if status < 400 and not isinstance(body, dict):
+            return CheckResult(CheckStatus.NOT_A_TRACKER, "Something answered at this address, but it is not the "
+                               "Azure DevOps API (it sent a web page, not JSON).")
+        if status >= 400:
+            return result_for_error(status_error(response))
         if "authenticatedUser" not in body:
             if "serverTitle" in body or "baseUrl" in body:
                 return self._answers_like_jira()
@@ -78,33 +85,41 @@ class AzureDevOpsConnector(Connector):
             "user": user.get("providerDisplayName") or user.get("customDisplayName") or "",
             "instance_id": body.get("instanceId", ""),
         }
+
         projects = self.http.request("GET", "_apis/projects", params={"$top": "100", "api-version": API_VERSION},
-                                     accept=tuple(range(200, 600)))
+                                     accept=ANY_STATUS)
         if projects.status_code in (401, 403):
-            return CheckResult(
-                CheckStatus.MISSING_PERMISSION,
-                "The token works, but it may not read projects. Give the personal access token the scope "
-                "“Project and Team (Read)” and “Work Items (Read)” (add “Read & write” to migrate into this "
-                "organisation).",
-                {**details, "missing": ["vso.project", "vso.work"]},
-            )
+            return self._missing_scope("Project and Team (Read)", "vso.project", projects, details)
         if projects.status_code >= 400:
-            return result_for_error(self._status_error(projects))
+            return result_for_error(status_error(projects))
         project_body = json_or_none(projects) or {}
         names = [p.get("name", "") for p in project_body.get("value", [])]
         details["project_count"] = project_body.get("count", len(names))
         details["projects"] = names[:20]
+
+        work = self.http.request("GET", "_apis/wit/workitemrelationtypes", params={"api-version": API_VERSION},
+                                 accept=ANY_STATUS)
+        if work.status_code in (401, 403):
+            return self._missing_scope("Work Items (Read)", "vso.work", work, details)
+        if work.status_code >= 400:
+            return result_for_error(status_error(work))
+
         if not names:
             return CheckResult(CheckStatus.MISSING_PERMISSION, "The token works, but it sees no projects in this "
                                "organisation. Ask for access to the project, or check the token's organisation.",
-                               details)
+                               {**details, "missing": ["project access"]})
         return CheckResult(CheckStatus.OK, f"Connected to Azure DevOps as {details['user'] or 'the token owner'}; "
                            f"{details['project_count']} project(s) visible.", details)
+
+    def _missing_scope(self, label: str, scope: str, response: httpx.Response, details: dict) -> CheckResult:
+        return CheckResult(
+            CheckStatus.MISSING_PERMISSION,
+            f"The token works, but it lacks the scope “{label}” ({scope}). Edit the personal access token in "
+            "Azure DevOps and add it (“Read & write” to migrate into this organisation).",
+            {**details, "missing": [scope], "vendor_message": _vendor_message(json_or_none(response))},
+        )
 
     def _answers_like_jira(self) -> CheckResult:
         return CheckResult(CheckStatus.WRONG_KIND, "This address answers like Jira, not Azure DevOps. Choose Jira "
                            "Cloud or Jira Data Center as the kind of connection.")
 
-    @staticmethod
-    def _status_error(response: httpx.Response) -> ConnectorError:
-        return status_error(response)
