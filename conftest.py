@@ -3,6 +3,12 @@ import pytest
 from apps.core.testing.factories import MembershipFactory, OrganisationFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Real hashers cost a few hundred milliseconds per password on purpose; tests make many users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def organisation(db):
     return OrganisationFactory()
