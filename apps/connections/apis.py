@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from apps.accounts.models import ApiToken
@@ -115,7 +116,16 @@ class ConnectionDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class ConnectionTestThrottle(UserRateThrottle):
+    """Each test makes outbound requests to an address the caller chose: keep it to a human pace."""
+
+    scope = "connection_test"
+    rate = "20/min"
+
+
 class ConnectionTestApi(APIView):
+    throttle_classes = [ConnectionTestThrottle]
+
     @extend_schema(request=None, responses=TestResultSerializer,
                    summary="Test a connection against the real endpoints; the answer is in plain words")
     def post(self, request, connection_id: int):

@@ -187,7 +187,14 @@ def connection_test(*, connection: Connection, actor, actor_kind: str | None = N
         result = CheckResult(CheckStatus.SECRET_UNREADABLE, str(exc))
     else:
         with connector_for(config, policy=connection_ssrf_policy(), quick=True) as connector:
-            result = connector.check()
+            try:
+                result = connector.check()
+            except Exception:
+                # A bug of ours, not an answer about the connection: logged with its traceback (which holds
+                # no secret: the token lives only in the auth object), and said plainly to the person.
+                logger.exception("connection %s: the test itself failed", connection.pk)
+                result = CheckResult(CheckStatus.ERROR, "The test could not finish because of an error on our "
+                                     "side. It has been logged; try again in a few minutes.")
             result.details["requests"] = connector.http.stats.total
     connection.last_tested_at = timezone.now()
     connection.last_test_status = result.status.value

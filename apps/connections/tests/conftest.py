@@ -219,3 +219,13 @@ class FakeClock:
 @pytest.fixture
 def clock():
     return FakeClock()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """API throttles count in the cache, which outlives a test; every test starts with none used."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -255,3 +255,27 @@ def test_staff_can_list_and_test_connections_but_not_add_or_see_the_token(connec
     assert "unknown_host" in response.content.decode()
     event = AuditEvent.unscoped.filter(action="connection.tested").latest("id")
     assert event.actor_kind == "staff" and event.data == {"status": "unknown_host"}
+
+
+@pytest.mark.django_db
+def test_connection_tests_are_throttled_to_a_human_pace(api, connection, fake_dns):
+    connection.base_url = "https://gone.example"
+    connection.save()
+    answers = [api.post(f"/api/v1/connections/{connection.pk}/test/").status_code for _ in range(21)]
+    assert answers[:20] == [200] * 20
+    assert answers[20] == 429
+    refused = api.post(f"/api/v1/connections/{connection.pk}/test/").json()
+    assert "throttled" in refused["message"].lower() and refused["extra"]["retry_after_seconds"] > 0
+
+
+@pytest.mark.django_db
+def test_a_bug_in_a_check_is_an_answer_not_a_500(api, connection, monkeypatch):
+    from apps.connections.connectors.azure_devops import AzureDevOpsConnector
+
+    def broken(self):
+        raise KeyError("unexpected shape")
+
+    monkeypatch.setattr(AzureDevOpsConnector, "check", broken)
+    response = api.post(f"/api/v1/connections/{connection.pk}/test/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "error" and "error on our side" in response.json()["message"]

@@ -49,9 +49,7 @@ class JiraConnector(Connector):
 
     def _check(self) -> CheckResult:
         response, info = self._server_info()
-        if response.status_code in (401, 403) and info is None:
-            return self._credentials_refused(response)
-        if response.status_code == 401:
+        if response.status_code == 401 or (response.status_code == 403 and info is None):
             return self._credentials_refused(response)
         if response.status_code == 404 or (response.status_code < 400 and not isinstance(info, dict)):
             if isinstance(info, dict) and "authenticatedUser" in info:
