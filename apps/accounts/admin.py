@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from apps.accounts.models import ApiToken, Membership, Organisation, User
+from apps.accounts.models import ApiToken, LoginFailure, Membership, Organisation, User
 from apps.core.admin import OrganisationOwnedAdmin
 
 
@@ -125,3 +125,19 @@ class ApiTokenAdmin(OrganisationOwnedAdmin):
         for token in queryset:
             api_token_revoke(token=token, actor=request.user)
         self.message_user(request, f"Revoked {queryset.count()} token(s).")
+
+
+@admin.register(LoginFailure)
+class LoginFailureAdmin(admin.ModelAdmin):
+    """Recent failed log-ins. Deleting an account's rows lifts its temporary lock-out."""
+
+    list_display = ["created_at", "account_key", "ip_address"]
+    search_fields = ["account_key", "ip_address"]
+    readonly_fields = ["account_key", "ip_address", "created_at"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

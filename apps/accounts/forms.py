@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
 
 from apps.accounts.models import Membership
 
@@ -56,3 +57,28 @@ class MembershipAddForm(forms.Form):
 
 class MembershipRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class LoginForm(AuthenticationForm):
+    """Django's log-in form, which refuses an account after too many failed attempts in a short while."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "too_many_attempts": "Too many failed log-ins for this account. Wait 15 minutes, or reset your password.",
+    }
+
+    def clean(self):
+        from apps.accounts import services
+
+        email = self.cleaned_data.get("username") or ""
+        if email and services.login_attempts_exhausted(email=email):
+            raise forms.ValidationError(self.error_messages["too_many_attempts"], code="too_many_attempts")
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            if email:
+                ip_address = self.request.META.get("REMOTE_ADDR") if self.request else None
+                services.login_failure_record(email=email, ip_address=ip_address)
+            raise
+        services.login_failures_clear(email=email)
+        return cleaned

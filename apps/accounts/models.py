@@ -127,3 +127,15 @@ class ApiToken(OrganisationOwned):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > timezone.now()
+
+
+class LoginFailure(models.Model):
+    """A failed log-in, kept for a short while to slow down password guessing. Names the account by a hash
+    of its e-mail address, so the table holds no address."""
+
+    account_key = models.CharField(max_length=64, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self):
+        return f"failed log-in {self.account_key[:8]}… at {self.created_at:%Y-%m-%d %H:%M:%S}"

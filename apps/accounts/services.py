@@ -1,10 +1,12 @@
+import hashlib
 import secrets
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from apps.accounts.models import ApiToken, Membership, Organisation, User, api_token_hash
+from apps.accounts.models import ApiToken, LoginFailure, Membership, Organisation, User, api_token_hash
 from apps.core.exceptions import ApplicationError
 from apps.core.services import audit_record
 
@@ -186,3 +188,30 @@ def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
         token.save(update_fields=["revoked_at"])
         audit_record(organisation=token.organisation, actor=actor, action="api_token.revoked", target=token)
     return token
+
+
+LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+LOGIN_FAILURE_LIMIT = 10
+
+
+def login_account_key(email: str) -> str:
+    return hashlib.sha256((email or "").strip().lower().encode()).hexdigest()
+
+
+def login_attempts_exhausted(*, email: str) -> bool:
+    """Whether this account has had too many failed log-ins lately to try again now."""
+    since = timezone.now() - LOGIN_FAILURE_WINDOW
+    return (
+        LoginFailure.objects.filter(account_key=login_account_key(email), created_at__gte=since).count()
+        >= LOGIN_FAILURE_LIMIT
+    )
+
+
+def login_failure_record(*, email: str, ip_address: str | None) -> None:
+    now = timezone.now()
+    LoginFailure.objects.filter(created_at__lt=now - LOGIN_FAILURE_WINDOW).delete()
+    LoginFailure.objects.create(account_key=login_account_key(email), ip_address=ip_address or None, created_at=now)
+
+
+def login_failures_clear(*, email: str) -> None:
+    LoginFailure.objects.filter(account_key=login_account_key(email)).delete()

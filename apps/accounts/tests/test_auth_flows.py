@@ -175,3 +175,34 @@ def test_switching_organisation_by_form(client, member, organisation, other_orga
     assert "Switched to Other Co." in response.content.decode()
     assert client.post("/accounts/organisations/switch/", {"organisation": "not-a-number"}).status_code == 404
     assert client.get("/accounts/organisations/switch/").status_code == 405
+
+
+@pytest.mark.django_db
+def test_too_many_failed_log_ins_lock_the_account_for_a_while(client, member):
+    from apps.accounts.models import LoginFailure
+    from apps.accounts.services import LOGIN_FAILURE_LIMIT
+
+    for _ in range(LOGIN_FAILURE_LIMIT):
+        response = client.post("/accounts/login/", {"username": member.email, "password": "guess"})
+        assert "Please enter a correct e-mail address and password." in response.content.decode()
+    assert LoginFailure.objects.count() == LOGIN_FAILURE_LIMIT
+    assert member.email not in str(list(LoginFailure.objects.values()))  # only a hash of the address
+
+    # Now even the right password is refused, with a reason.
+    response = client.post("/accounts/login/", {"username": member.email.upper(), "password": "correct-horse-battery"})
+    assert response.status_code == 200
+    assert "Too many failed log-ins for this account" in response.content.decode()
+    assert AUTH_SESSION_KEY not in client.session
+
+    # Other accounts are not affected, and the lock lifts once the failures age out.
+    other = UserFactory()
+    assert client.post("/accounts/login/", {"username": other.email, "password": "correct-horse-battery"}).status_code == 302
+    client.logout()
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    LoginFailure.objects.update(created_at=timezone.now() - timedelta(minutes=16))
+    response = client.post("/accounts/login/", {"username": member.email, "password": "correct-horse-battery"})
+    assert response.status_code == 302
+    assert not LoginFailure.objects.exists()
