@@ -62,6 +62,7 @@ resource "aws_lb" "web" {
 }
 
 resource "aws_lb_target_group" "web" {
+  #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; from there to the tasks traffic stays in private subnets, on a port only the load balancer's security group can reach.
   name                 = "${var.name}-web"
   port                 = local.web_port
   protocol             = "HTTP"
