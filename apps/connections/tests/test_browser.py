@@ -40,7 +40,7 @@ def test_connect_azure_devops_in_the_browser(page, live_server):
     page.get_by_label("Kind").select_option("azure_devops")
     page.get_by_label("Name").fill("Fabrikam ADO")
     page.get_by_label("Address").fill(f"{live_server.url}/sandbox/ado/fabrikam")
-    page.get_by_label("Token").fill("wrong-token-1234")
+    page.locator("#id_token").fill("wrong-token-1234")
     page.get_by_role("button", name="Save and test").click()
 
     # The test runs as the page opens and answers in plain words.
@@ -49,8 +49,8 @@ def test_connect_azure_devops_in_the_browser(page, live_server):
     expect(result.locator("[data-status]")).to_have_attribute("data-status", "wrong_credentials")
     screenshot(page, "connection-wrong-token")
 
-    page.get_by_role("link", name="Edit").click()
-    token_field = page.get_by_label("New token")
+    page.get_by_role("button", name="Edit").click()
+    token_field = page.locator("#id_token")
     expect(token_field).to_have_value("")  # the stored token is never put back into the page
     token_field.fill(good_pat)
     page.get_by_role("button", name="Save").click()
