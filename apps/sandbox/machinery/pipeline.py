@@ -136,7 +136,7 @@ def _serve(adapter, view, request, ctx: SandboxContext, scope, auth, kwargs):
     ctx.rate = decision
     if decision.blocked:
         response = adapter.rate_limited_response(request, decision)
-        for key, value in adapter.rate_limit_headers(decision).items():
+        for key, value in adapter.rate_limit_headers_for(site, decision).items():
             response.setdefault(key, value)
         return response, ""
     if decision.delay_s:
@@ -158,7 +158,7 @@ def _serve(adapter, view, request, ctx: SandboxContext, scope, auth, kwargs):
         response = view(request, ctx, **kwargs)
     except VendorError as error:
         response = adapter.error_response(request, error)
-    for key, value in adapter.rate_limit_headers(decision).items():
+    for key, value in adapter.rate_limit_headers_for(site, decision).items():
         response[key] = value
     if draw.fault == "drop":
         # Dropped after the view ran: the write happened, the client never hears of it. A migration tool

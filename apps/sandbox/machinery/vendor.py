@@ -61,6 +61,11 @@ class VendorAdapter:
     def rate_limit_headers(self, decision: RateDecision) -> dict:
         return {}
 
+    def rate_limit_headers_for(self, site: SandboxSite, decision: RateDecision) -> dict:
+        """What the pipeline calls: a vendor serving several kinds of site (Jira Cloud and Data Center
+        send different headers) overrides this; the default is `rate_limit_headers(decision)`."""
+        return self.rate_limit_headers(decision)
+
     def rate_limited_response(self, request, decision: RateDecision) -> HttpResponse:
         return self.error_response(
             request,
