@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.accounts.models import Membership, User
+from apps.accounts.selectors import api_token_find_active
 from apps.core.testing.browser import screenshot
 from apps.core.testing.factories import MembershipFactory, OrganisationFactory, UserFactory
 
@@ -118,3 +119,38 @@ def test_an_owner_manages_members_from_the_members_page(page):
     row.locator("summary", has_text="Leave").click()
     row.get_by_role("button", name="Leave the organisation").click()
     expect(page.get_by_role("alert")).to_contain_text("The last owner cannot leave")
+
+
+def test_an_api_token_is_shown_once_in_the_browser(page):
+    membership = MembershipFactory(organisation=OrganisationFactory(name="Northwind"))
+    log_in(page, membership.user.email, PASSWORD)
+    page.locator("#user-menu summary").click()
+    page.get_by_role("link", name="API tokens").click()
+    page.get_by_label("Token name").fill("CI pipeline")
+    page.get_by_role("button", name="Create token").click()
+    raw = page.locator("#new-token").inner_text().strip()
+    assert raw.startswith("mgy_")
+    screenshot(page, "api-token-created")
+    page.goto("/accounts/tokens/")
+    expect(page.locator("#new-token")).to_have_count(0)
+    expect(page.locator("main")).not_to_contain_text(raw)
+    expect(page.locator("main")).to_contain_text("CI pipeline")
+    page.locator("summary", has_text="Revoke").click()
+    page.get_by_role("button", name="Revoke CI pipeline").click()
+    expect(page.get_by_role("status")).to_contain_text("Revoked CI pipeline. It no longer works.")
+    expect(page.locator("main table")).to_contain_text("revoked")
+    assert api_token_find_active(raw_token=raw) is None
+
+
+def test_sign_up_errors_are_readable(page):
+    UserFactory(email="taken@example.test")
+    page.goto("/accounts/signup/")
+    page.get_by_label("Work e-mail").fill("taken@example.test")
+    page.get_by_label("Password").fill("12345678901234")
+    page.locator("main").get_by_role("button", name="Sign up").click()
+    errors = page.locator("small.field-error")
+    expect(errors).to_have_count(3)  # e-mail taken, organisation missing, numeric password
+    expect(page.locator("main")).to_contain_text("already exists")
+    expect(page.locator("main")).to_contain_text("This field is required.")
+    expect(page.locator("main")).to_contain_text("entirely numeric")
+    screenshot(page, "sign-up-errors")
