@@ -160,6 +160,7 @@ class RateLimitPacer:
     low_fraction: float = 0.2  # start pacing when less than this share of the budget is left
     low_default: int = 20  # ... or fewer requests than this, when the vendor does not say its limit
     max_delay: float = 30.0
+    reset_margin: float = 0.25
     next_allowed_at: float = 0.0  # on the monotonic clock
     last_reason: str = ""
 
@@ -188,7 +189,9 @@ class RateLimitPacer:
             elif near_limit or remaining <= low_mark:
                 reset_in = _parse_reset(headers.get("X-RateLimit-Reset"), wall_now)
                 if reset_in:
-                    paced = reset_in / max(remaining, 1.0)
+                    # Spread what is left over the time left; with nothing left, wait for the new window
+                    # (and a little more: the vendor's clock and ours are not the same clock).
+                    paced = reset_in / remaining if remaining >= 1 else reset_in + self.reset_margin
                     if paced > delay:
                         delay, reason = paced, "budget-low"
         elif near_limit:

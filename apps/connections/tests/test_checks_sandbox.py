@@ -92,3 +92,26 @@ def test_ado_connection_through_the_api(live_server, ado_site, ado_url, organisa
     assert tested["ok"] is True and tested["status"] == "ok"
     shown = api.get(f"/api/v1/connections/{created.json()['id']}/").json()
     assert shown["last_test"]["status"] == "ok" and shown["last_test"]["details"]["projects"] == ["Fabrikam Fiber"]
+
+
+def test_the_client_slows_down_before_the_ado_limit_and_never_hits_it(ado_site, live_server):
+    """The sandbox sends ADO's X-RateLimit-* headers once requests are being delayed; the client spreads the
+    rest of the budget over the window instead of running into 429."""
+    from apps.connections.connectors.http import HttpClient, basic_auth
+    from apps.sandbox import services as sandbox
+    from apps.sandbox.models import SandboxRequest
+
+    sandbox.site_controls_update(site=ado_site, controls={
+        "rate_window_seconds": 2, "rate_limit_token": 8, "delay_after_percent": 50, "delay_ms": 5,
+        "log_requests": True,
+    })
+    pat = ado_token(ado_site, ["full"])
+    with HttpClient(base_url=f"{live_server.url}/sandbox/ado/{ado_site.slug}", policy=LOCAL,
+                    auth=basic_auth("", pat)) as client:
+        for _ in range(20):
+            assert client.request("GET", "_apis/projects", params={"api-version": "7.1"}).status_code == 200
+        assert client.stats.retries == 0
+        assert client.stats.requests["GET /_apis/projects"] == 20
+        assert client.stats.throttled_seconds > 2  # 20 requests at 8 per 2 s need at least two new windows
+    statuses = list(SandboxRequest.objects.filter(site=ado_site).values_list("status", flat=True))
+    assert statuses and 429 not in statuses
