@@ -18,9 +18,9 @@ locals {
   zones = var.availability_zones
   # /20 per subnet: public 0-2, app 4-6, database 8-10.
   nat_count = var.single_nat_gateway ? 1 : length(local.zones)
-  interface_endpoints = toset([
-    "sqs", "secretsmanager", "ecr.api", "ecr.dkr", "logs", "kms", "sts", "monitoring",
-  ])
+  # What the tasks call: the queue, the secrets ECS injects, the image registry and the log driver.
+  # (KMS is called by SQS, S3 and Secrets Manager themselves; the tasks' credentials come from ECS.)
+  interface_endpoints = toset(["sqs", "secretsmanager", "ecr.api", "ecr.dkr", "logs"])
 }
 
 resource "aws_vpc" "main" {
