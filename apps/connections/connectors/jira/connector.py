@@ -90,6 +90,11 @@ class JiraConnector(Connector):
         wanted = {**SOURCE_PERMISSIONS, **DESTINATION_PERMISSIONS}
         response = self.http.request("GET", self.api("mypermissions"),
                                      params={"permissions": ",".join(wanted)}, accept=ANY_STATUS)
+        if response.status_code == 401:
+            refused = self._credentials_refused(response)
+            if refused.status == CheckStatus.MISSING_PERMISSION:
+                refused.details.update(details)
+                return refused
         body = json_or_none(response) if response.status_code == 200 else None
         permissions = (body or {}).get("permissions") if isinstance(body, dict) else None
         if not isinstance(permissions, dict):
@@ -113,6 +118,17 @@ class JiraConnector(Connector):
         return CheckResult(CheckStatus.OK, message, details)
 
     def _credentials_refused(self, response: httpx.Response) -> CheckResult:
+        body = json_or_none(response)
+        message = str(body.get("message", "")) if isinstance(body, dict) else ""
+        if "scope does not match" in message.lower():
+            # Jira Cloud's scoped API tokens: the token is genuine, its scopes are too narrow.
+            return CheckResult(
+                CheckStatus.MISSING_PERMISSION,
+                "The API token is valid, but its scopes do not allow this. Make a token with the scopes "
+                "read:jira-work and read:jira-user (and write:jira-work to migrate into this site), or an "
+                "API token without scopes.",
+                {"missing": ["read:jira-work", "read:jira-user"], "endpoint": response.request.url.path},
+            )
         reason = (response.headers.get("X-Seraph-LoginReason") or "").upper()
         if "AUTHENTICATION_DENIED" in reason:
             return CheckResult(CheckStatus.WRONG_CREDENTIALS, "Jira now asks for a CAPTCHA for this account after "
