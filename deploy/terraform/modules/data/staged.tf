@@ -73,21 +73,8 @@ data "aws_iam_policy_document" "staged" {
     }
   }
 
-  statement {
-    sid       = "DenyUnencryptedUploads"
-    effect    = "Deny"
-    actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.staged.arn}/*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "StringNotEquals"
-      variable = "s3:x-amz-server-side-encryption"
-      values   = ["aws:kms"]
-    }
-  }
+  # No "deny unencrypted uploads" statement: the parts of a multipart upload carry no encryption header
+  # and would be refused. Every object is encrypted by the bucket's default (SSE-KMS) anyway.
 }
 
 resource "aws_s3_bucket_policy" "staged" {

@@ -59,91 +59,58 @@ resource "aws_cloudwatch_log_group" "app" {
   kms_key_id        = var.kms_key_arn
 }
 
-resource "aws_ecs_task_definition" "web" {
-  family                   = "${var.name}-web"
-  requires_compatibilities = ["FARGATE"]
-  network_mode             = "awsvpc"
-  cpu                      = var.web_cpu
-  memory                   = var.web_memory
-  execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = aws_iam_role.web.arn
-
-  runtime_platform {
-    operating_system_family = "LINUX"
-    cpu_architecture        = "X86_64"
-  }
-
-  volume {
-    name = "tmp"
-  }
-
-  container_definitions = jsonencode([merge(local.container_defaults, {
-    name         = "web"
-    portMappings = [{ containerPort = local.web_port, protocol = "tcp" }]
-    healthCheck = {
-      command     = ["CMD", "python", "/app/deploy/docker/healthcheck.py"]
-      interval    = 30
-      timeout     = 5
-      retries     = 3
-      startPeriod = 30
-    }
-    logConfiguration = {
-      logDriver = "awslogs"
-      options = {
-        awslogs-group         = aws_cloudwatch_log_group.app["web"].name
-        awslogs-region        = var.region
-        awslogs-stream-prefix = "web"
+# One task definition per role; they differ only in size, IAM role and what the container runs.
+locals {
+  roles = {
+    web = {
+      cpu       = var.web_cpu
+      memory    = var.web_memory
+      task_role = aws_iam_role.web.arn
+      container = {
+        portMappings = [{ containerPort = local.web_port, protocol = "tcp" }]
+        healthCheck = {
+          command     = ["CMD", "python", "/app/deploy/docker/healthcheck.py"]
+          interval    = 30
+          timeout     = 5
+          retries     = 3
+          startPeriod = 30
+        }
       }
     }
-  })])
-}
-
-resource "aws_ecs_task_definition" "worker" {
-  family                   = "${var.name}-worker"
-  requires_compatibilities = ["FARGATE"]
-  network_mode             = "awsvpc"
-  cpu                      = var.worker_cpu
-  memory                   = var.worker_memory
-  execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = aws_iam_role.worker.arn
-
-  runtime_platform {
-    operating_system_family = "LINUX"
-    cpu_architecture        = "X86_64"
-  }
-
-  volume {
-    name = "tmp"
-  }
-
-  container_definitions = jsonencode([merge(local.container_defaults, {
-    name = "worker"
-    command = [
-      "celery", "-A", "migrayt", "worker", "--loglevel=INFO", "--concurrency=${var.worker_concurrency}",
-      "--without-gossip", "--without-mingle",
-    ]
-    # A worker asked to stop finishes its current tasks: give it the longest task's time limit.
-    stopTimeout = 120
-    logConfiguration = {
-      logDriver = "awslogs"
-      options = {
-        awslogs-group         = aws_cloudwatch_log_group.app["worker"].name
-        awslogs-region        = var.region
-        awslogs-stream-prefix = "worker"
+    worker = {
+      cpu       = var.worker_cpu
+      memory    = var.worker_memory
+      task_role = aws_iam_role.worker.arn
+      container = {
+        command = [
+          "celery", "-A", "migrayt", "worker", "--loglevel=INFO", "--concurrency=${var.worker_concurrency}",
+          "--without-gossip", "--without-mingle",
+        ]
+        # A worker asked to stop (scale-in, release) finishes its current tasks within Fargate's maximum of
+        # 120 s; a task cut short is not acknowledged, so SQS hands it to another worker after the
+        # visibility timeout, and tasks are idempotent.
+        stopTimeout = 120
       }
     }
-  })])
+    # Run by the pipeline (aws ecs run-task) with the new image before the services roll.
+    migrate = {
+      cpu       = 512
+      memory    = 1024
+      task_role = aws_iam_role.worker.arn
+      container = { command = ["python", "manage.py", "migrate", "--noinput"] }
+    }
+  }
 }
 
-# Run by the pipeline (aws ecs run-task) with the new image before the services roll.
-resource "aws_ecs_task_definition" "migrate" {
-  family                   = "${var.name}-migrate"
+resource "aws_ecs_task_definition" "app" {
+  for_each                 = local.roles
+  family                   = "${var.name}-${each.key}"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
-  cpu                      = 512
-  memory                   = 1024
+  cpu                      = each.value.cpu
+  memory                   = each.value.memory
   execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = aws_iam_role.worker.arn
+  task_role_arn            = each.value.task_role
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -154,15 +121,14 @@ resource "aws_ecs_task_definition" "migrate" {
     name = "tmp"
   }
 
-  container_definitions = jsonencode([merge(local.container_defaults, {
-    name    = "migrate"
-    command = ["python", "manage.py", "migrate", "--noinput"]
+  container_definitions = jsonencode([merge(local.container_defaults, each.value.container, {
+    name = each.key
     logConfiguration = {
       logDriver = "awslogs"
       options = {
-        awslogs-group         = aws_cloudwatch_log_group.app["migrate"].name
+        awslogs-group         = aws_cloudwatch_log_group.app[each.key].name
         awslogs-region        = var.region
-        awslogs-stream-prefix = "migrate"
+        awslogs-stream-prefix = each.key
       }
     }
   })])
@@ -171,7 +137,7 @@ resource "aws_ecs_task_definition" "migrate" {
 resource "aws_ecs_service" "web" {
   name                              = "web"
   cluster                           = aws_ecs_cluster.main.id
-  task_definition                   = aws_ecs_task_definition.web.arn
+  task_definition                   = aws_ecs_task_definition.app["web"].arn
   desired_count                     = var.web_min_count
   launch_type                       = "FARGATE"
   platform_version                  = "LATEST"
@@ -211,7 +177,7 @@ resource "aws_ecs_service" "web" {
 resource "aws_ecs_service" "worker" {
   name                   = "worker"
   cluster                = aws_ecs_cluster.main.id
-  task_definition        = aws_ecs_task_definition.worker.arn
+  task_definition        = aws_ecs_task_definition.app["worker"].arn
   desired_count          = var.worker_min_count
   launch_type            = "FARGATE"
   platform_version       = "LATEST"

@@ -68,7 +68,22 @@ resource "aws_iam_role" "web" {
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
+# The data key, only through SQS and S3: both application roles include this.
+data "aws_iam_policy_document" "data_key_through_services" {
+  statement {
+    sid       = "DataKeyThroughSqsAndS3"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [var.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["sqs.${var.region}.amazonaws.com", "s3.${var.region}.amazonaws.com"]
+    }
+  }
+}
+
 data "aws_iam_policy_document" "web" {
+  source_policy_documents = [data.aws_iam_policy_document.data_key_through_services.json]
   statement {
     sid       = "Enqueue"
     actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
@@ -79,17 +94,6 @@ data "aws_iam_policy_document" "web" {
     sid       = "ReadStagedFiles"
     actions   = ["s3:GetObject"]
     resources = ["${var.staged_bucket_arn}/staged/*"]
-  }
-
-  statement {
-    sid       = "DataKeyThroughSqsAndS3"
-    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-    resources = [var.kms_key_arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["sqs.${var.region}.amazonaws.com", "s3.${var.region}.amazonaws.com"]
-    }
   }
 }
 
@@ -105,6 +109,7 @@ resource "aws_iam_role" "worker" {
 }
 
 data "aws_iam_policy_document" "worker" {
+  source_policy_documents = [data.aws_iam_policy_document.data_key_through_services.json]
   statement {
     sid = "ConsumeAndEnqueue"
     actions = [
@@ -128,17 +133,6 @@ data "aws_iam_policy_document" "worker" {
       test     = "StringLike"
       variable = "s3:prefix"
       values   = ["staged/*"]
-    }
-  }
-
-  statement {
-    sid       = "DataKeyThroughSqsAndS3"
-    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-    resources = [var.kms_key_arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["sqs.${var.region}.amazonaws.com", "s3.${var.region}.amazonaws.com"]
     }
   }
 }

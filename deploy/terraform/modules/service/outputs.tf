@@ -11,15 +11,15 @@ output "worker_service_name" {
 }
 
 output "web_task_definition_arn" {
-  value = aws_ecs_task_definition.web.arn
+  value = aws_ecs_task_definition.app["web"].arn
 }
 
 output "worker_task_definition_arn" {
-  value = aws_ecs_task_definition.worker.arn
+  value = aws_ecs_task_definition.app["worker"].arn
 }
 
 output "migrate_task_definition_arn" {
-  value = aws_ecs_task_definition.migrate.arn
+  value = aws_ecs_task_definition.app["migrate"].arn
 }
 
 output "worker_security_group_id" {
