@@ -200,11 +200,19 @@ def team_json(team, urls: Urls) -> dict:
 
 
 @ado_adapter.endpoint(name="core.teams", scope=PROJECT_READ)
-def teams(request, ctx, project_id=None, **_):
+def teams(request, ctx, project_id=None, team_id=None, **_):
     if request.method != "GET":
         raise method_not_allowed(request)
     api_version(request, preview=project_id is None)
     urls = urls_of(request, ctx)
+    if team_id:
+        project = selectors.project_get(site=ctx.site, name_or_id=project_id)
+        team = next((t for t in project.teams.select_related("project") if str(t.guid) == team_id.lower()
+                     or t.name.lower() == team_id.lower()), None)
+        if team is None:
+            raise VendorError(404, f"VS800035: The team {team_id} does not exist in {project.name}.",
+                              type_key="TeamNotFoundException")
+        return ok(team_json(team, urls))
     if project_id:
         project = selectors.project_get(site=ctx.site, name_or_id=project_id)
         rows = project.teams.select_related("project").all()
@@ -305,11 +313,17 @@ def work_item_types(request, ctx, project, type_name=None, states=None, **_):
 
 
 @ado_adapter.endpoint(name="wit.relationTypes", scope=READ)
-def relation_types(request, ctx, **_):
+def relation_types(request, ctx, relation=None, **_):
     if request.method != "GET":
         raise method_not_allowed(request)
     api_version(request)
-    return listing(relation_types_json(urls_of(request, ctx)))
+    every = relation_types_json(urls_of(request, ctx))
+    if relation is None:
+        return listing(every)
+    found = next((r for r in every if r["referenceName"].lower() == relation.lower()), None)
+    if found is None:
+        raise VendorError(404, f"VS402313: The relation type '{relation}' does not exist.", type_key="WorkItemLinkTypeNotFoundException")
+    return ok(found)
 
 
 # ---------------------------------------------------------------------------------------------- nodes
@@ -544,10 +558,13 @@ def work_item(request, ctx, item_id, project=None, **_):
     raise method_not_allowed(request)
 
 
-def _delete_reference(item, urls: Urls) -> dict:
-    return {"id": item.item_id, "code": 200, "deletedBy": item.deleted_by, "deletedDate": iso(item.deleted_date),
+def _delete_reference(item, urls: Urls, *, with_resource: bool = False) -> dict:
+    body = {"id": item.item_id, "code": 200, "deletedBy": item.deleted_by, "deletedDate": iso(item.deleted_date),
             "name": item.fields.get("System.Title", ""), "project": item.project.name,
             "type": item.work_item_type, "url": f"{urls.base}/_apis/wit/recycleBin/{item.item_id}"}
+    if with_resource:
+        body["resource"] = work_item_json(item, urls, expand="all")
+    return body
 
 
 def _find_item(ctx, item_id, project=None) -> AdoWorkItem:
@@ -783,7 +800,7 @@ def recycle_bin(request, ctx, project, item_id=None, **_):
         item = AdoWorkItem.objects.filter(site=ctx.site, project=project_obj, item_id=item_id, is_deleted=True).select_related("project").first()
         if item is None:
             raise errors.work_item_not_found(item_id)
-        return ok(_delete_reference(item, urls))
+        return ok(_delete_reference(item, urls, with_resource=True))
     if request.method == "PATCH":
         body = body_json(request)
         if not isinstance(body, dict) or body.get("isDeleted") is not False:

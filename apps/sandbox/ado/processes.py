@@ -230,7 +230,7 @@ SYSTEM_FIELDS = {ref: {"referenceName": ref, "name": name, "type": typ, "readOnl
 # Fields every type has, in the order the service lists them.
 COMMON_FIELDS = [ref for ref, *_ in _F if ref.startswith("System.")]
 # Set by the service itself; never writable, not even with bypassRules.
-ALWAYS_READ_ONLY = {"System.Id", "System.Rev", "System.TeamProject", "System.AuthorizedAs", "System.AuthorizedDate",
+ALWAYS_READ_ONLY = {"System.Id", "System.Rev", "System.AuthorizedAs", "System.AuthorizedDate",
                     "System.RevisedDate", "System.CommentCount", "System.Parent", "System.BoardColumn",
                     "System.BoardColumnDone", "System.NodeName"}
 # Settable only with bypassRules (the dates and authors a migration keeps).

@@ -102,11 +102,12 @@ def field_ref_json(ref: str, urls: Urls, custom: dict | None = None) -> dict:
 
 def relation_types_json(urls: Urls) -> list[dict]:
     out = []
-    for ref, name, usage, topology, directional, _opposite in RELATION_TYPES:
+    for ref, name, usage, topology, directional, opposite in RELATION_TYPES:
         attributes = {"usage": usage, "editable": usage == "workItemLink", "enabled": True}
         if usage == "workItemLink":
             attributes |= {"acyclic": topology in ("tree", "dependency"), "directional": directional,
-                           "singleTarget": ref.endswith("Hierarchy-Reverse"), "topology": topology}
+                           "singleTarget": ref.endswith("Hierarchy-Reverse"), "topology": topology,
+                           "isForward": not ref.endswith("-Reverse"), "oppositeEndReferenceName": opposite}
         out.append({"referenceName": ref, "name": name, "attributes": attributes,
                     "url": f"{urls.base}/_apis/wit/workItemRelationTypes/{ref}"})
     return out

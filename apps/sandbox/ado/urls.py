@@ -1,11 +1,28 @@
-from django.urls import path, re_path
+import re
+
+from django.urls import URLPattern, path
+from django.urls.resolvers import RegexPattern
 
 from apps.sandbox.ado import apis, views
 
 app_name = "ado"
 
-# Azure DevOps URLs are case-insensitive; `site` is the organisation, `project` a name or id.
-_S = r"(?i)^(?P<site>[\w-]+)/"
+
+class CaseInsensitivePattern(RegexPattern):
+    """Azure DevOps matches its URLs without regard to case (`workItems`, `workitems`). An inline `(?i)`
+    flag would make the whole URLconf unreversible, so the flag is given at compile time instead."""
+
+    def __init__(self, regex, **kwargs):
+        super().__init__(regex, **kwargs)
+        self.__dict__["regex"] = re.compile(regex, re.IGNORECASE)
+
+
+def re_path(regex, view):
+    return URLPattern(CaseInsensitivePattern(regex, is_endpoint=True), view)
+
+
+# `site` is the organisation, `project` a name or id.
+_S = r"^(?P<site>[\w-]+)/"
 _P = r"(?P<project>[^/]+)/"
 _OP = r"(?:(?P<project>(?!_apis)[^/]+)/)?"
 
@@ -16,6 +33,7 @@ urlpatterns = [
     re_path(_S + r"_apis/connectionData/?$", apis.connection_data),
     re_path(_S + r"_apis/projects/?$", apis.projects),
     re_path(_S + r"_apis/projects/(?P<project_id>[^/]+)/teams/?$", apis.teams),
+    re_path(_S + r"_apis/projects/(?P<project_id>[^/]+)/teams/(?P<team_id>[^/]+)/?$", apis.teams),
     re_path(_S + r"_apis/projects/(?P<project_id>[^/]+)/?$", apis.project_detail),
     re_path(_S + r"_apis/teams/?$", apis.teams),
     re_path(_S + r"_apis/process/processes/?$", apis.processes),
@@ -23,6 +41,7 @@ urlpatterns = [
     re_path(_S + r"_apis/identities/?$", apis.identities),
     re_path(_S + r"_apis/wit/\$batch/?$", apis.batch),
     re_path(_S + r"_apis/wit/workitemrelationtypes/?$", apis.relation_types),
+    re_path(_S + r"_apis/wit/workitemrelationtypes/(?P<relation>[^/]+)/?$", apis.relation_types),
     re_path(_S + _OP + r"_apis/wit/fields/?$", apis.fields),
     re_path(_S + _OP + r"_apis/wit/fields/(?P<field>[^/]+)/?$", apis.fields),
     re_path(_S + _P + r"_apis/wit/workitemtypes/?$", apis.work_item_types),

@@ -233,8 +233,6 @@ def _apply_ops(site, item_rev: int | None, change: PendingChange, ops: list[dict
                 continue
             if ref in ALWAYS_READ_ONLY or (ref in BYPASS_ONLY and not bypass):
                 raise errors.read_only_field(ref)
-            if ref == "System.WorkItemType" and not bypass:
-                raise errors.read_only_field(ref)
             value = None if kind == "remove" else _coerce(site, ref, fields_def[ref], op.get("value"), bypass=bypass)
             change.explicit.add(ref)
             _set(change, ref, value)
@@ -476,8 +474,10 @@ def work_item_create(*, site, project: AdoProject, type_name: str, ops, opts: Wr
     if "Microsoft.VSTS.Common.Priority" in wit.extra_fields:
         _set(change, "Microsoft.VSTS.Common.Priority", 2)
     _apply_ops(site, None, change, ops, fields_def, opts.bypass_rules)
-    if "System.WorkItemType" in change.explicit and change.fields["System.WorkItemType"] != wit.name:
-        raise errors.read_only_field("System.WorkItemType")
+    for ref, expected in (("System.WorkItemType", wit.name), ("System.TeamProject", project.name)):
+        if ref in change.explicit and str(change.fields[ref]).lower() != expected.lower():
+            raise errors.read_only_field(ref)
+    change.fields["System.TeamProject"] = project.name
     _validate(site, project, wit, change, None, opts)
     targets = _link_targets(site, change, None)
     when = _finish_revision(change, None, opts, wit, True)
@@ -521,14 +521,26 @@ def work_item_update(*, site, item_id: int, ops, opts: WriteOptions, project: Ad
     blocked = CREATION_ONLY & change.explicit
     if blocked:
         raise errors.read_only_field(sorted(blocked)[0])
-    if "System.WorkItemType" in change.explicit:
-        wit = type_def(item.project.process, change.fields["System.WorkItemType"])
+    target_project = item.project
+    if "System.TeamProject" in change.explicit:
+        # Moving a work item to another project: its paths go to the new project's roots unless given.
+        target_project = AdoProject.objects.filter(site=site, name__iexact=str(change.fields["System.TeamProject"])).first()
+        if target_project is None:
+            raise errors.project_not_found(change.fields["System.TeamProject"])
+        change.fields["System.TeamProject"] = target_project.name
+        for ref in ("System.AreaPath", "System.IterationPath"):
+            path = str(change.fields.get(ref) or "")
+            if ref not in change.explicit or not path.lower().startswith(target_project.name.lower()):
+                _set(change, ref, target_project.name)
+    if "System.WorkItemType" in change.explicit or target_project != item.project:
+        wit = type_def(target_project.process, change.fields["System.WorkItemType"])
         if wit is None:
-            raise errors.rule_error("Work Item Type", "InvalidListValue")
+            raise errors.rule_error("Work Item Type", "InvalidListValue",
+                                    f"The type {change.fields['System.WorkItemType']} does not exist in {target_project.name}.")
         change.fields["System.WorkItemType"] = wit.name
     if not change.field_changes and not change.added and not change.removed and not change.history:
         return item  # nothing changed: the service makes no revision
-    _validate(site, item.project, wit, change, previous, opts)
+    _validate(site, target_project, wit, change, previous, opts)
     targets = _link_targets(site, change, item.item_id)
     when = _finish_revision(change, previous, opts, wit, False)
     if opts.validate_only:
@@ -546,6 +558,7 @@ def work_item_update(*, site, item_id: int, ops, opts: WriteOptions, project: Ad
     item.state = change.fields["System.State"]
     item.work_item_type = change.fields["System.WorkItemType"]
     item.changed_date = when
+    item.project = target_project
     item.save()
     AdoUpdate.objects.create(work_item=item, rev=item.rev, revised_by=change.fields["System.ChangedBy"],
                              revised_date=when, fields=change.field_changes, relations=_relation_delta(change))
