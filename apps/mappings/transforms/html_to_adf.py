@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .colours import colour_to_hex, is_neutral_colour
 from .html_tree import Element, collapse_whitespace, parse_html
@@ -502,7 +502,12 @@ def _descendants(element: Element):
 
 
 def _file_name(url: str) -> str:
-    path = urlsplit(url).path.rstrip("/")
+    """shot.png from ".../_apis/wit/attachments/<id>?fileName=shot.png" or from the path."""
+    parts = urlsplit(url)
+    for name, value in parse_qsl(parts.query):
+        if name.lower() == "filename" and value.strip():
+            return value.strip()
+    path = parts.path.rstrip("/")
     return unquote(path.rsplit("/", 1)[-1]) if path else ""
 
 
