@@ -34,6 +34,7 @@ _UNESCAPE = {slot: char for char, slot in _ESCAPE_SLOT.items()}
 _PRIVATE = re.compile("[\ue000-\ue002\ue010-\ue01f]")
 _MENTION_TOKEN = re.compile(f"{_MENTION}(\\d+){_MENTION}")
 _CODE_FENCE = re.compile(r"\{(code|noformat)(?::[^}]*)?\}", re.IGNORECASE)
+_INLINE_QUOTE = re.compile(r"[ \t]*\{quote\}[ \t]*", re.IGNORECASE)
 _MACRO = re.compile(r"\{([a-zA-Z][\w-]*)(?::[^}]*)?\}")
 KNOWN_MACROS = {"code", "noformat", "quote", "panel", "color"}
 ABSOLUTE_URL = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
@@ -105,6 +106,8 @@ def _protect(text: str) -> str:
     for line in text.split("\n"):
         if in_code is None:
             line = _ESCAPED.sub(lambda m: _ESCAPE_SLOT[m.group(1)], line.lstrip(" \t"))
+            # Jira draws {quote} as a block even mid-line ("...:{quote}text{quote}"); Markdown needs lines.
+            line = _INLINE_QUOTE.sub("\n{quote}\n", line).strip("\n")
         line = line.replace("<", _LT).replace(">", _GT)
         for match in _CODE_FENCE.finditer(line):
             kind = match.group(1).lower()
