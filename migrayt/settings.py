@@ -96,7 +96,7 @@ INSTALLED_APPS = [
 # unless someone asks for it explicitly.
 SANDBOX_ENABLED = env_bool("MIGRAYT_SANDBOX_ENABLED", not PRODUCTION)
 if SANDBOX_ENABLED:
-    INSTALLED_APPS += ["apps.sandbox", "apps.sandbox.ado"]
+    INSTALLED_APPS += ["apps.sandbox", "apps.sandbox.ado", "apps.sandbox.jira"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
