@@ -82,10 +82,10 @@ class SiteTokenApi(ControlBase):
 class SiteLogApi(ControlBase):
     def get(self, request, slug):
         try:
-            since = int(request.query_params.get("since_seq", 0))
+            since = int(request.query_params.get("since_id", 0))
         except ValueError:
-            raise ApplicationError("since_seq must be a whole number.") from None
-        return Response(selectors.request_log_summary(site=_site_or_404(slug), since_seq=since))
+            raise ApplicationError("since_id must be a whole number.") from None
+        return Response(selectors.request_log_summary(site=_site_or_404(slug), since_id=since))
 
     def delete(self, request, slug):
         deleted = services.request_log_clear(site=_site_or_404(slug))

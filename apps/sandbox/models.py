@@ -112,7 +112,7 @@ class SandboxRequest(models.Model):
 
     site = models.ForeignKey(SandboxSite, on_delete=models.CASCADE, related_name="requests")
     token = models.ForeignKey(SandboxToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    seq = models.BigIntegerField()
+    seq = models.BigIntegerField()  # the request number faults were drawn with; 0 when none were on
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=500)
     endpoint = models.CharField(max_length=120)

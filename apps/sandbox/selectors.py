@@ -19,10 +19,11 @@ def site_controls(*, site: SandboxSite) -> dict:
     return {name: getattr(site, name) for name in CONTROL_FIELDS}
 
 
-def request_log_summary(*, site: SandboxSite, since_seq: int = 0) -> dict:
-    """Requests, bytes and time per endpoint and status, and totals, for tests and benchmarks."""
+def request_log_summary(*, site: SandboxSite, since_id: int = 0) -> dict:
+    """Requests, bytes and time per endpoint and status, and totals, for tests and benchmarks. `since_id`
+    (a log row id, e.g. `last_id` of an earlier summary) limits it to later requests."""
     rows = (
-        SandboxRequest.objects.filter(site=site, seq__gt=since_seq)
+        SandboxRequest.objects.filter(site=site, id__gt=since_id)
         .values("endpoint", "status")
         .annotate(
             requests=Count("id"),
@@ -43,10 +44,11 @@ def request_log_summary(*, site: SandboxSite, since_seq: int = 0) -> dict:
         entry["statuses"][str(row["status"])] = row["requests"]
         by_status[str(row["status"])] = by_status.get(str(row["status"]), 0) + row["requests"]
     faults = dict(
-        SandboxRequest.objects.filter(site=site, seq__gt=since_seq).exclude(fault="")
+        SandboxRequest.objects.filter(site=site, id__gt=since_id).exclude(fault="")
         .values_list("fault").annotate(n=Count("id")).values_list("fault", "n")
     )
-    return {"site": site.slug, "totals": totals, "by_status": by_status, "by_endpoint": by_endpoint, "faults": faults}
+    last_id = SandboxRequest.objects.filter(site=site).order_by("-id").values_list("id", flat=True).first() or 0
+    return {"site": site.slug, "last_id": last_id, "totals": totals, "by_status": by_status, "by_endpoint": by_endpoint, "faults": faults}
 
 
 def request_log_recent(*, site: SandboxSite, limit: int = 50):

@@ -142,6 +142,40 @@ class AdoAdapter(VendorAdapter):
 
         ado_site_reset(site=site)
 
+    def bench_plan(self, site, secret, *, seed):
+        """What a migration's reads look like: WIQL pages, 200-id batches, single items with relations,
+        updates and comments."""
+        import random
+
+        from apps.sandbox.ado.models import AdoWorkItem
+
+        rng = random.Random(seed)
+        ids = list(AdoWorkItem.objects.filter(site=site, is_deleted=False).values_list("item_id", flat=True))
+        project = site.ado_projects.order_by("pk").first()
+        headers = {"Authorization": "Basic " + base64.b64encode(f":{secret}".encode()).decode()}
+        base = f"ado/{site.slug}"
+        plan = []
+        for n in range(500):
+            item = rng.choice(ids)
+            kind = n % 10
+            if kind == 0:
+                plan.append(("POST", f"{base}/{project.name}/_apis/wit/wiql?api-version=7.1&$top=1000", {
+                    "query": "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project "
+                             "AND [System.State] <> 'Removed' ORDER BY [System.ChangedDate] DESC"}))
+            elif kind == 1:
+                start = rng.randrange(max(1, len(ids) - 200))
+                plan.append(("POST", f"{base}/_apis/wit/workitemsbatch?api-version=7.1",
+                             {"ids": ids[start:start + 200], "$expand": "relations"}))
+            elif kind in (2, 3, 4):
+                plan.append(("GET", f"{base}/_apis/wit/workitems/{item}?api-version=7.1&$expand=all", None))
+            elif kind in (5, 6):
+                plan.append(("GET", f"{base}/_apis/wit/workitems/{item}/updates?api-version=7.1", None))
+            elif kind in (7, 8):
+                plan.append(("GET", f"{base}/{project.name}/_apis/wit/workitems/{item}/comments?api-version=7.1-preview.4", None))
+            else:
+                plan.append(("GET", f"{base}/_apis/wit/workitems?ids={','.join(map(str, rng.sample(ids, min(50, len(ids)))))}&api-version=7.1", None))
+        return headers, plan
+
     def page_url(self, site):
         return reverse("sandbox:ado:site_page", kwargs={"site": site.slug})
 

@@ -245,6 +245,9 @@ class Evaluator:
         raise VendorError(400, f"TF51005: The query references a field that does not exist. The error is caused by «{name}».",
                           type_key="QueryFieldNotFoundException")
 
+    def used_refs(self) -> list[str]:
+        return list(self._refs.values())
+
     def check(self, node):
         """Resolve every field name and macro once, before running, so a bad one is an error even when
         no item would be compared."""

@@ -25,7 +25,7 @@
 6. **Seed registry.** `seed(site, items=..., seed=..., **options)`, `import_export(site, path)` and
    `reset(site)` back the `sandbox_seed` and `sandbox_reset` commands, the bench and the control API.
    `seed` must be idempotent per site only through `reset` (the command's `--if-empty` checks
-   `site.seeded_at`).
+   `site.seeded_at`). `bench_plan(site, secret, seed=...)` gives bench/sandbox.py the requests to time.
 7. **Read-only page.** `page_url(site)` names the vendor's read-only page (projects, items, one item with
    fields, comments, links, attachments, history); the sandbox index links to it.
 

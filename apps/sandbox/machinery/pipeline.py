@@ -87,7 +87,9 @@ def sandbox_endpoint(adapter, *, name: str, scope: str | None, auth: bool):
             site_obj = SandboxSite.objects.filter(slug=site, kind__in=adapter.kinds).first()
             if site_obj is None:
                 return adapter.not_found_site_response(request, site)
-            seq = _next_seq(site_obj)
+            # A request number is only needed to draw faults and jitter; without them the site skips the write.
+            needs_draw = (site_obj.fault_rate > 0 and site_obj.fault_kinds) or site_obj.latency_jitter_ms
+            seq = _next_seq(site_obj) if needs_draw else 0
             ctx = SandboxContext(site=site_obj, token=None, seq=seq, rng=random.Random(f"{site_obj.seed}:{seq}"))
             fault = ""
             status = 500

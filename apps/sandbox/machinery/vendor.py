@@ -86,6 +86,11 @@ class VendorAdapter:
     def default_site_options(self) -> dict:
         return {}
 
+    def bench_plan(self, site: SandboxSite, secret: str, *, seed: int) -> tuple[dict, list[tuple[str, str, object]]]:
+        """For bench/sandbox.py: the headers that authenticate with `secret`, and a list of typical read
+        requests `(method, path below /sandbox/, JSON body or None)` against a seeded site."""
+        raise NotImplementedError(f"{self.label or self.kinds} has no benchmark plan yet.")
+
     # --- read-only page ---------------------------------------------------------------------------
     def page_url(self, site: SandboxSite) -> str | None:
         return None
