@@ -75,3 +75,22 @@ def json_or_none(response):
         return response.json()
     except ValueError:
         return None
+
+
+def answers_like_azure_devops(http) -> bool:
+    """Whether the base URL answers Azure DevOps' connectionData the way only Azure DevOps does (its user
+    on success, its typed error body on a refusal)."""
+    response = http.request("GET", "_apis/connectionData", params={"api-version": "7.1-preview"},
+                            accept=tuple(range(200, 600)), follow_redirects=False)
+    body = json_or_none(response)
+    return isinstance(body, dict) and ("authenticatedUser" in body or "typeKey" in body)
+
+
+def answers_like_jira(http) -> bool:
+    """Whether the base URL answers Jira's anonymous serverInfo (REST v2 or v3)."""
+    for version in ("2", "3"):
+        response = http.request("GET", f"rest/api/{version}/serverInfo", accept=tuple(range(200, 600)))
+        body = json_or_none(response)
+        if response.status_code == 200 and isinstance(body, dict) and "deploymentType" in body:
+            return True
+    return False

@@ -121,3 +121,136 @@ def test_the_client_slows_down_before_the_ado_limit_and_never_hits_it(ado_site, 
     assert elapsed > 2
     statuses = list(SandboxRequest.objects.filter(site=ado_site).values_list("status", flat=True))
     assert statuses and 429 not in statuses
+
+
+# --- Jira Cloud and Data Center ----------------------------------------------------------------------
+
+
+def jira_site(kind, slug, *, seeded=True):
+    from apps.sandbox import services as sandbox
+
+    site = sandbox.site_create(kind=kind, slug=slug)
+    if seeded:
+        sandbox.site_seed(site=site, items=2, seed=1)
+    return site
+
+
+def jira_token(site, scopes=None):
+    """A token for the site's admin: for Cloud an API token that works with the admin's e-mail, for Data
+    Center a personal access token. Returns (secret, e-mail)."""
+    from apps.sandbox import services as sandbox
+    from apps.sandbox.jira.adapter import FULL_SCOPES
+    from apps.sandbox.jira.services import jira_principal, jira_site_admin
+
+    principal = jira_principal(user=jira_site_admin(site=site))
+    _, secret = sandbox.token_create(site=site, name="t", scopes=list(FULL_SCOPES if scopes is None else scopes),
+                                     principal=principal)
+    return secret, principal["email"]
+
+
+@pytest.fixture
+def cloud(live_server):
+    site = jira_site("jira_cloud", "acme")
+    return site, f"{live_server.url}/sandbox/jira/{site.slug}"
+
+
+@pytest.fixture
+def dc(live_server):
+    site = jira_site("jira_dc", "corp")
+    return site, f"{live_server.url}/sandbox/jira/{site.slug}"
+
+
+def test_jira_cloud_ok(cloud):
+    site, url = cloud
+    secret, email = jira_token(site)
+    result = check("jira_cloud", url, secret, email)
+    assert result.status == CheckStatus.OK, result.message
+    assert result.message.startswith("Connected to Jira Cloud as Sandbox Admin;")
+    assert result.details["deployment_type"] == "Cloud" and result.details["project_count"] >= 1
+
+
+def test_jira_data_center_ok(dc):
+    site, url = dc
+    secret, _ = jira_token(site)
+    result = check("jira_data_center", url, secret)
+    assert result.status == CheckStatus.OK, result.message
+    assert result.message.startswith("Connected to Jira Data Center as Sandbox Admin;")
+    assert result.details["deployment_type"] == "Server" and result.details["version"].startswith("9.")
+
+
+def test_jira_cloud_wrong_credentials(cloud):
+    site, url = cloud
+    secret, email = jira_token(site)
+    for token, address in (("not-the-token", email), (secret, "someone.else@example.test")):
+        result = check("jira_cloud", url, token, address)
+        assert result.status == CheckStatus.WRONG_CREDENTIALS
+        assert "refused the e-mail and API token" in result.message
+
+
+def test_jira_data_center_wrong_credentials(dc):
+    _, url = dc
+    result = check("jira_data_center", url, "not-a-pat")
+    assert result.status == CheckStatus.WRONG_CREDENTIALS
+    assert "refused the personal access token" in result.message
+
+
+@pytest.mark.parametrize("kind", ["jira_cloud", "jira_data_center"])
+def test_jira_unknown_site(live_server, cloud, kind):
+    site, _ = cloud
+    secret, email = jira_token(site)
+    result = check(kind, f"{live_server.url}/sandbox/jira/no-such-site", secret, email)
+    assert result.status == CheckStatus.UNKNOWN_SITE
+    assert "no Jira" in result.message and "does not exist" in result.details["vendor_message"]
+
+
+def test_jira_data_center_given_as_cloud(dc):
+    site, url = dc
+    secret, email = jira_token(site)
+    result = check("jira_cloud", url, secret, email)
+    assert result.status == CheckStatus.WRONG_KIND_CLOUD_VS_DC
+    assert "not Jira Cloud" in result.message and "Choose Jira Data Center" in result.message
+
+
+def test_jira_cloud_given_as_data_center(cloud):
+    site, url = cloud
+    secret, _ = jira_token(site)
+    result = check("jira_data_center", url, secret)
+    assert result.status == CheckStatus.WRONG_KIND_CLOUD_VS_DC
+    assert "not Jira Data Center" in result.message and "Choose Jira Cloud" in result.message
+
+
+@pytest.mark.parametrize(
+    ("scopes", "missing"),
+    [(["read:jira-user"], "read:jira-work"), (["read:jira-work"], "read:jira-user")],
+)
+def test_jira_cloud_token_scopes_too_narrow(cloud, scopes, missing):
+    site, url = cloud
+    secret, email = jira_token(site, scopes)
+    result = check("jira_cloud", url, secret, email)
+    assert result.status == CheckStatus.MISSING_PERMISSION
+    assert "scopes do not allow" in result.message and missing in result.message
+
+
+def test_jira_data_center_permission_refused_names_it(dc):
+    site, url = dc
+    secret, _ = jira_token(site, ["read:jira-user"])
+    result = check("jira_data_center", url, secret)
+    assert result.status == CheckStatus.MISSING_PERMISSION
+    assert "Browse projects" in result.message and result.details["missing"] == ["read:jira-work"]
+
+
+def test_jira_account_that_sees_no_project_lacks_browse_projects(live_server):
+    site = jira_site("jira_cloud", "empty", seeded=False)
+    secret, email = jira_token(site)
+    result = check("jira_cloud", f"{live_server.url}/sandbox/jira/{site.slug}", secret, email)
+    assert result.status == CheckStatus.MISSING_PERMISSION
+    assert "“Browse projects”" in result.message
+
+
+def test_jira_address_given_as_azure_devops_and_the_reverse(cloud, ado_site, ado_url):
+    site, url = cloud
+    secret, email = jira_token(site)
+    as_ado = check("azure_devops", url, secret)
+    assert as_ado.status == CheckStatus.WRONG_KIND and "answers like Jira" in as_ado.message
+    as_jira = check("jira_cloud", ado_url, ado_token(ado_site, ["full"]), "me@example.test")
+    assert as_jira.status == CheckStatus.WRONG_KIND and "answers like Azure DevOps" in as_jira.message

@@ -3,7 +3,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from apps.connections.connectors.base import CheckResult, CheckStatus, ConnectionKind, Connector
-from apps.connections.connectors.checks import json_or_none, result_for_error, wrong_product_for
+from apps.connections.connectors.checks import (
+    answers_like_jira,
+    json_or_none,
+    result_for_error,
+    wrong_product_for,
+)
 from apps.connections.connectors.errors import ConnectorError
 from apps.connections.connectors.http import basic_auth, status_error
 
@@ -62,7 +67,7 @@ class AzureDevOpsConnector(Connector):
             return CheckResult(CheckStatus.WRONG_CREDENTIALS, "Azure DevOps refused the personal access token: "
                                "it is wrong, expired or revoked, or it was made for another organisation.")
         if status == 404:
-            if isinstance(body, dict) and ("errorMessages" in body or "serverTitle" in body):
+            if answers_like_jira(self.http):
                 return self._answers_like_jira()
             return CheckResult(CheckStatus.UNKNOWN_ORGANISATION, "There is no Azure DevOps organisation at this "
                                "address. Check the organisation name in https://dev.azure.com/<organisation>.",

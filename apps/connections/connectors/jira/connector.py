@@ -1,11 +1,24 @@
 import httpx
 
 from apps.connections.connectors.base import CheckResult, CheckStatus, ConnectionKind, Connector
-from apps.connections.connectors.checks import json_or_none, result_for_error, wrong_product_for
+from apps.connections.connectors.checks import (
+    answers_like_azure_devops,
+    json_or_none,
+    result_for_error,
+    wrong_product_for,
+)
 from apps.connections.connectors.errors import ConnectorError
 from apps.connections.connectors.http import BearerAuth, basic_auth, status_error
 
 ANY_STATUS = tuple(range(200, 600))
+
+
+def _vendor_message(body) -> str:
+    """Jira's own error sentence, kept for support; never ticket content."""
+    if not isinstance(body, dict):
+        return ""
+    messages = body.get("errorMessages") or [body.get("message", "")]
+    return " ".join(str(m) for m in messages if m)[:300]
 # Needed to read a project; the others only to migrate into it.
 SOURCE_PERMISSIONS = {"BROWSE_PROJECTS": "Browse projects"}
 DESTINATION_PERMISSIONS = {
@@ -40,10 +53,12 @@ class JiraConnector(Connector):
 
     def _server_info(self) -> tuple[httpx.Response, dict | None]:
         response = self.http.request("GET", self.api("serverInfo"), accept=ANY_STATUS)
-        if response.status_code == 404 and self.api_version != "2":
-            # Data Center has no REST v3: a Data Center site given as Cloud answers only on v2.
-            fallback = self.http.request("GET", self.api("serverInfo", "2"), accept=ANY_STATUS)
-            if fallback.status_code == 200:
+        if response.status_code == 404:
+            # Data Center serves only REST v2; a Cloud site may serve only v3 to a client that asks for it.
+            # Asking the other version tells a site given as the wrong kind from no site at all.
+            other = "2" if self.api_version == "3" else "3"
+            fallback = self.http.request("GET", self.api("serverInfo", other), accept=ANY_STATUS)
+            if fallback.status_code == 200 and isinstance(json_or_none(fallback), dict):
                 response = fallback
         return response, json_or_none(response)
 
@@ -54,9 +69,13 @@ class JiraConnector(Connector):
         if response.status_code == 404 or (response.status_code < 400 and not isinstance(info, dict)):
             if isinstance(info, dict) and "authenticatedUser" in info:
                 return CheckResult(CheckStatus.WRONG_KIND, "This address answers like Azure DevOps, not Jira.")
+            if response.status_code == 404 and answers_like_azure_devops(self.http):
+                return CheckResult(CheckStatus.WRONG_KIND, "This address answers like Azure DevOps, not Jira. "
+                                   "Choose Azure DevOps as the kind of connection.")
             if response.status_code == 404:
                 return CheckResult(CheckStatus.UNKNOWN_SITE, f"There is no {self.product} site at this address. "
-                                   "Check the site address (for Cloud: https://<your-site>.atlassian.net).")
+                                   "Check the site address (for Cloud: https://<your-site>.atlassian.net).",
+                                   {"vendor_message": _vendor_message(info)})
             return CheckResult(CheckStatus.NOT_A_TRACKER, "Something answered at this address, but it is not the "
                                "Jira API (it sent a web page, not JSON).")
         if response.status_code >= 400:
@@ -73,8 +92,12 @@ class JiraConnector(Connector):
             return wrong
 
         me = self.http.request("GET", self.api("myself"), accept=ANY_STATUS)
+        if me.status_code == 403 and isinstance(json_or_none(me), dict):
+            return self._permission_refused(me, "read:jira-user", details)
         if me.status_code in (401, 403) or (me.status_code == 200 and not isinstance(json_or_none(me), dict)):
-            return self._credentials_refused(me)
+            refused = self._credentials_refused(me)
+            refused.details.update(details)
+            return refused
         if me.status_code >= 400:
             return result_for_error(status_error(me))
         user = json_or_none(me)
@@ -84,37 +107,63 @@ class JiraConnector(Connector):
         details["user"] = user.get("displayName", "")
         details["account"] = user.get("accountId") or user.get("key") or user.get("name") or ""
 
+        projects = self._projects()
+        if projects.status_code in (401, 403):
+            if projects.status_code == 401:
+                refused = self._credentials_refused(projects)
+                refused.details.update(details)
+                return refused
+            return self._permission_refused(projects, "read:jira-work", details)
+        if projects.status_code >= 400:
+            return result_for_error(status_error(projects))
+        body = json_or_none(projects)
+        values = body.get("values", []) if isinstance(body, dict) else body if isinstance(body, list) else []
+        details["projects"] = [f"{p.get('key')} {p.get('name')}".strip() for p in values[:20] if isinstance(p, dict)]
+        details["project_count"] = body.get("total", len(values)) if isinstance(body, dict) else len(values)
+        if not values:
+            return CheckResult(
+                CheckStatus.MISSING_PERMISSION,
+                f"Signed in as {details['user'] or 'this account'}, but the account sees no projects: it lacks the "
+                "Jira permission “Browse projects”. Ask a Jira admin to grant it in the projects to migrate.",
+                {**details, "missing": ["Browse projects"]},
+            )
         return self._check_permissions(details)
 
+    def _projects(self) -> httpx.Response:
+        # Cloud pages projects (project/search); Data Center lists them (project).
+        if self.api_version == "3":
+            return self.http.request("GET", self.api("project/search"), params={"maxResults": "50"}, accept=ANY_STATUS)
+        return self.http.request("GET", self.api("project"), accept=ANY_STATUS)
+
+    def _permission_refused(self, response: httpx.Response, needed: str, details: dict) -> CheckResult:
+        return CheckResult(
+            CheckStatus.MISSING_PERMISSION,
+            f"Signed in, but Jira refused to let this account read what a migration needs ({needed}). Ask a "
+            "Jira admin for “Browse projects” (and, to migrate into Jira, “Create issues”, “Edit issues”, "
+            "“Add comments”, “Create attachments”, “Link issues”).",
+            {**details, "missing": [needed], "vendor_message": _vendor_message(json_or_none(response))},
+        )
+
     def _check_permissions(self, details: dict) -> CheckResult:
+        """What the account may do, where the site says (mypermissions): reading is proven already by the
+        projects it sees; writing matters only for a destination."""
         wanted = {**SOURCE_PERMISSIONS, **DESTINATION_PERMISSIONS}
         response = self.http.request("GET", self.api("mypermissions"),
                                      params={"permissions": ",".join(wanted)}, accept=ANY_STATUS)
-        if response.status_code == 401:
-            refused = self._credentials_refused(response)
-            if refused.status == CheckStatus.MISSING_PERMISSION:
-                refused.details.update(details)
-                return refused
         body = json_or_none(response) if response.status_code == 200 else None
-        permissions = (body or {}).get("permissions") if isinstance(body, dict) else None
+        permissions = body.get("permissions") if isinstance(body, dict) else None
+        visible = f"{details['project_count']} project(s) visible"
+        who = details["user"] or "this account"
         if not isinstance(permissions, dict):
             details["permissions_checked"] = False
-            return CheckResult(CheckStatus.OK, f"Connected to {self.product} as {details['user'] or 'this account'}. "
-                               "(The site did not say which permissions the account has.)", details)
-        missing = [label for key, label in wanted.items() if not (permissions.get(key) or {}).get("havePermission")]
+            return CheckResult(CheckStatus.OK, f"Connected to {self.product} as {who}; {visible}.", details)
+        missing = [label for key, label in DESTINATION_PERMISSIONS.items()
+                   if not (permissions.get(key) or {}).get("havePermission")]
         details["permissions_checked"] = True
         details["missing_permissions"] = missing
-        source_missing = [label for key, label in SOURCE_PERMISSIONS.items() if label in missing]
-        if source_missing:
-            return CheckResult(
-                CheckStatus.MISSING_PERMISSION,
-                f"Signed in as {details['user'] or 'this account'}, but the account lacks the Jira permission "
-                f"“{source_missing[0]}” in every project, so it can read nothing. Ask a Jira admin to grant it.",
-                details,
-            )
-        message = f"Connected to {self.product} as {details['user'] or 'this account'}."
+        message = f"Connected to {self.product} as {who}; {visible}."
         if missing:
-            message += (" It can be a source. To be a destination it also needs: " + ", ".join(missing) + ".")
+            message += " It can be a source. To be a destination it also needs: " + ", ".join(missing) + "."
         return CheckResult(CheckStatus.OK, message, details)
 
     def _credentials_refused(self, response: httpx.Response) -> CheckResult:
