@@ -174,7 +174,9 @@ class _Parser:
             q = self.empty(name, raw_field)
             return ~q if op == "IS NOT" else q
         if op in ("IN", "NOT IN"):
-            values = self.value_list()
+            function_call = self.peek() is not None and self.peek().kind == "word" and self.peek(1) is not None \
+                and self.peek(1).value == "("
+            values = [self.value()] if function_call else self.value_list()
             q = Q(pk__in=[])
             for value in values:
                 q |= self.compare(name, raw_field, "=", value)

@@ -276,6 +276,8 @@ def _custom_value(site, field: JiraField, value, errors):
 
 
 def _check_parent(site, project, issue_type, parent, errors):
+    if "parent" in errors:
+        return
     if issue_type.subtask:
         if parent is None:
             errors["parent"] = "Parent id is required for a sub-task."
