@@ -62,9 +62,13 @@ def respond_empty(request, *, status: int = 204):
 
 
 def _identify(request, response):
+    """Who Jira says answered: Cloud names the account (X-AAccountId), Data Center the user name."""
     account_id = getattr(request, "jira_account_id", None)
     if account_id:
         response["X-AAccountId"] = account_id
+    username = getattr(request, "jira_username", None)
+    if username:
+        response["X-AUSERNAME"] = username
 
 
 class JiraAdapter(VendorAdapter):
@@ -97,7 +101,8 @@ class JiraAdapter(VendorAdapter):
         if token is None:
             return None
         request.jira_account_id = token.principal.get("accountId") if site.kind == "jira_cloud" else None
-        request.jira_principal = token.principal
+        request.jira_username = token.principal.get("name") if site.kind == "jira_dc" else None
+        request.jira_site_kind = site.kind
         return token
 
     def token_has_scope(self, token, scope):
@@ -156,11 +161,10 @@ class JiraAdapter(VendorAdapter):
         return headers
 
     def rate_limited_response(self, request, decision):
-        reason = "jira-burst-based" if decision.resource == "token" else "jira-quota-tenant-based"
-        return self.error_response(request, jira_error(
-            429, "Rate limit exceeded.",
-            headers={"Retry-After": str(decision.retry_after), "RateLimit-Reason": reason},
-        ))
+        headers = {"Retry-After": str(decision.retry_after)}
+        if getattr(request, "jira_site_kind", "jira_cloud") == "jira_cloud":
+            headers["RateLimit-Reason"] = "jira-burst-based" if decision.resource == "token" else "jira-quota-tenant-based"
+        return self.error_response(request, jira_error(429, "Rate limit exceeded.", headers=headers))
 
     # --- seeding ----------------------------------------------------------------------------------
     def default_site_options(self):

@@ -61,6 +61,12 @@ def _check_api(ctx, api):
         raise jira_error(404, f"null for uri: /rest/api/{api} (this {ctx.site.get_kind_display()} site serves /rest/api/{expected})")
 
 
+def _cloud_only(ctx, request):
+    """Resources Jira Data Center 9 does not have answer as its REST layer does."""
+    if ctx.site.kind != "jira_cloud":
+        raise jira_error(404, f"null for uri: {request.build_absolute_uri()}")
+
+
 def _method_not_allowed(request):
     response = respond(request, {"errorMessages": [f"Method {request.method} is not allowed here."], "errors": {}}, status=405)
     return response
@@ -180,6 +186,7 @@ def server_info(request, ctx, api):
 @jira_adapter.endpoint(name="project.search", scope=SCOPE_READ)
 def project_search(request, ctx, api):
     _check_api(ctx, api)
+    _cloud_only(ctx, request)
     renderer = Renderer(request, ctx.site)
     projects = JiraProject.objects.filter(site=ctx.site).order_by("key")
     query = request.GET.get("query", "").strip()
@@ -344,6 +351,7 @@ def fields(request, ctx, api):
 @jira_adapter.endpoint(name="field.search", scope=SCOPE_READ)
 def field_search(request, ctx, api):
     _check_api(ctx, api)
+    _cloud_only(ctx, request)
     renderer = Renderer(request, ctx.site)
     kinds = list_param(request.GET.getlist("type")) or ["custom", "system"]
     if any(k not in ("custom", "system") for k in kinds):
@@ -382,6 +390,7 @@ def statuses(request, ctx, api):
 @jira_adapter.endpoint(name="workflow.search", scope=SCOPE_READ)
 def workflow_search(request, ctx, api):
     _check_api(ctx, api)
+    _cloud_only(ctx, request)
     expand = set(list_param(request.GET.get("expand")))
     values = []
     projects = list(JiraProject.objects.filter(site=ctx.site))
@@ -555,6 +564,7 @@ def issue_detail(request, ctx, api, issue):
 @jira_adapter.endpoint(name="issue.bulkfetch", scope=SCOPE_READ)
 def issue_bulk_fetch(request, ctx, api):
     _check_api(ctx, api)
+    _cloud_only(ctx, request)
     payload = body_json(request, allowed=("expand", "fields", "fieldsByKeys", "issueIdsOrKeys", "properties"))
     refs = payload.get("issueIdsOrKeys") if isinstance(payload, dict) else None
     if not isinstance(refs, list) or not refs or any(not isinstance(r, str | int) for r in refs):
@@ -632,6 +642,7 @@ def issue_comment(request, ctx, api, issue, comment_id):
 @jira_adapter.endpoint(name="issue.changelog", scope=SCOPE_READ)
 def issue_changelog(request, ctx, api, issue):
     _check_api(ctx, api)
+    _cloud_only(ctx, request)
     found = services.issue_get_or_404(ctx.site, issue)
     renderer = Renderer(request, ctx.site)
     entries = found.changelogs.all()
@@ -662,6 +673,7 @@ def _page_offset(token: str | None, salt: str) -> int:
 @jira_adapter.endpoint(name="changelog.bulkfetch", scope=SCOPE_READ)
 def changelog_bulk_fetch(request, ctx, api):
     _check_api(ctx, api)
+    _cloud_only(ctx, request)
     payload = body_json(request, allowed=("fieldIds", "issueIdsOrKeys", "maxResults", "nextPageToken"))
     refs = payload.get("issueIdsOrKeys") if isinstance(payload, dict) else None
     if not isinstance(refs, list) or not refs:
@@ -876,8 +888,7 @@ def search_queryset(ctx, parsed):
 @jira_adapter.endpoint(name="search.jql", scope=SCOPE_READ)
 def search_jql(request, ctx, api):
     _check_api(ctx, api)
-    if ctx.site.kind != "jira_cloud":
-        raise jira_error(404, "null for uri: /rest/api/2/search/jql")
+    _cloud_only(ctx, request)
     if request.method == "POST":
         payload = body_json(request, allowed=("expand", "fields", "fieldsByKeys", "jql", "maxResults", "nextPageToken",
                                               "properties", "reconcileIssues"))
@@ -922,6 +933,7 @@ def search_jql(request, ctx, api):
 @jira_adapter.endpoint(name="search.count", scope=SCOPE_READ)
 def search_count(request, ctx, api):
     _check_api(ctx, api)
+    _cloud_only(ctx, request)
     payload = body_json(request, allowed=("jql",))
     jql = payload.get("jql")
     parsed = _parse(ctx, jql)
