@@ -42,7 +42,7 @@ class JiraProject(models.Model):
         NEXT_GEN = "next-gen", "team-managed"
 
     site = models.ForeignKey(SandboxSite, on_delete=models.CASCADE, related_name="jira_projects")
-    key = models.CharField(max_length=10)
+    key = models.CharField(max_length=50)
     name = models.CharField(max_length=80)
     description = models.TextField(blank=True)
     style = models.CharField(max_length=10, choices=Style.choices, default=Style.CLASSIC)
@@ -159,7 +159,7 @@ class JiraIssue(models.Model):
     project = models.ForeignKey(JiraProject, on_delete=models.CASCADE, related_name="issues")
     issue_type = models.ForeignKey(JiraIssueType, on_delete=models.PROTECT, related_name="+")
     number = models.PositiveIntegerField()
-    key = models.CharField(max_length=30)
+    key = models.CharField(max_length=64)
     summary = models.CharField(max_length=255)
     description = models.JSONField(null=True, blank=True)  # ADF (Cloud) or wiki string (DC)
     environment = models.JSONField(null=True, blank=True)

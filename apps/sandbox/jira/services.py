@@ -772,10 +772,11 @@ def issue_link_create(*, site: SandboxSite, actor: JiraUser, payload) -> JiraIss
     if created:
         now = timezone.now()
         name, inward_word, outward_word = catalog.LINK_TYPES[type_id]
-        outward.changelogs.create(author=actor, created=now, items=[_change("Link", None, f"This issue {outward_word} {inward.key}",
-                                                                            field_id="issuelinks", to_id=inward.key)])
-        inward.changelogs.create(author=actor, created=now, items=[_change("Link", None, f"This issue {inward_word} {outward.key}",
+        # POST /issueLink {inwardIssue: A, outwardIssue: B, type: Blocks} reads "A blocks B".
+        inward.changelogs.create(author=actor, created=now, items=[_change("Link", None, f"This issue {outward_word} {outward.key}",
                                                                            field_id="issuelinks", to_id=outward.key)])
+        outward.changelogs.create(author=actor, created=now, items=[_change("Link", None, f"This issue {inward_word} {inward.key}",
+                                                                            field_id="issuelinks", to_id=inward.key)])
         if payload.get("comment"):
             comment_add(issue=outward, actor=actor, payload={k: v for k, v in payload["comment"].items()})
     return link
