@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# The demo's personal access token for the sandbox Azure DevOps (a fake vendor on this machine only).
+SANDBOX_ADO_PAT ?= migrayt-demo-ado-pat
 
 .PHONY: run test install install-dev lint migrate demo worker web clean
 
@@ -30,6 +32,10 @@ migrate: install
 
 demo: migrate
 	$(BIN)/python manage.py demo_setup
+	@# The sandbox's realistic Azure DevOps organisation "fabrikam" (seeded once; `sandbox_reset` empties it).
+	@if $(BIN)/python manage.py help sandbox_seed >/dev/null 2>&1; then \
+	  $(BIN)/python manage.py sandbox_seed --kind ado --site fabrikam --items 300 --seed 1 --if-empty --token "$(SANDBOX_ADO_PAT)"; \
+	fi
 
 run: demo
 	PORT=$(PORT) $(BIN)/python scripts/run_dev.py

@@ -143,8 +143,8 @@ class AdoAdapter(VendorAdapter):
         ado_site_reset(site=site)
 
     def bench_plan(self, site, secret, *, seed):
-        """What a migration's reads look like: WIQL pages, 200-id batches, single items with relations,
-        updates and comments."""
+        """What a migration's reads look like: a WIQL query now and then (2 %), 200-id batches, single items
+        with relations, their updates and comments."""
         import random
 
         from apps.sandbox.ado.models import AdoWorkItem
@@ -158,7 +158,7 @@ class AdoAdapter(VendorAdapter):
         for n in range(500):
             item = rng.choice(ids)
             kind = n % 10
-            if kind == 0:
+            if n % 50 == 0:
                 plan.append(("POST", f"{base}/{project.name}/_apis/wit/wiql?api-version=7.1&$top=1000", {
                     "query": "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project "
                              "AND [System.State] <> 'Removed' ORDER BY [System.ChangedDate] DESC"}))
