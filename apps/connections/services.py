@@ -9,7 +9,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.connections.connectors import ssrf
-from apps.connections.connectors.base import CheckResult, CheckStatus, ConnectionConfig, ConnectionKind
+from apps.connections.connectors.base import (
+    CheckResult,
+    CheckStatus,
+    ConnectionConfig,
+    ConnectionKind,
+    Connector,
+)
 from apps.connections.connectors.errors import BlockedAddressError, ConfigError
 from apps.connections.connectors.registry import connector_for
 from apps.connections.crypto import SecretUnreadable, secret_decrypt, secret_encrypt
@@ -177,6 +183,12 @@ def connection_config(connection: Connection) -> ConnectionConfig:
         token=secret_decrypt(connection.secret_ciphertext),
         email=connection.email,
     )
+
+
+def connection_connector(connection: Connection, *, quick: bool = False) -> Connector:
+    """The connector for a connection, with its secret and this deployment's SSRF policy: what the catalog
+    and the engine use. Use it as a context manager (it holds a connection pool). Raises SecretUnreadable."""
+    return connector_for(connection_config(connection), policy=connection_ssrf_policy(), quick=quick)
 
 
 def connection_test(*, connection: Connection, actor, actor_kind: str | None = None) -> CheckResult:

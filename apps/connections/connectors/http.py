@@ -6,9 +6,9 @@ What it does for every request:
   where the policy requires HTTPS.
 * Pooling and timeouts: one httpx.Client per connector, keep-alive connections, separate connect/read
   timeouts.
-* Retries with backoff (tenacity) on 429, 502/503/504 (and 500 for idempotent requests) and connection
+* Retries with backoff (tenacity) on 429 and 503 (and 500/502/504 for idempotent requests) and connection
   failures; `Retry-After` is honoured in seconds and as an HTTP date. A request that may have reached the
-  server (a dropped connection, a 500) is retried only when it is idempotent.
+  server (a dropped connection, a 500, a gateway timeout) is retried only when it is idempotent.
 * Pacing: the rate-limit headers each vendor sends slow the client down BEFORE it is throttled
   (Azure DevOps: X-RateLimit-Remaining/-Reset/-Delay and Retry-After on a 200; Jira Cloud:
   X-RateLimit-Remaining/-Reset/-NearLimit; Jira Data Center: X-RateLimit-Remaining/-FillRate/
@@ -51,8 +51,10 @@ logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 USER_AGENT = "Migrayt/1.0 (+https://migrayt.example/connectors)"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-RETRY_STATUSES_ALWAYS = frozenset({429, 502, 503, 504})
-RETRY_STATUSES_IDEMPOTENT = frozenset({500})
+# 429 and 503 say the request was not processed: safe to repeat for any method. A 500, 502 or 504 may come
+# after the origin did the work (a gateway gave up waiting), so only an idempotent request is repeated.
+RETRY_STATUSES_ALWAYS = frozenset({429, 503})
+RETRY_STATUSES_IDEMPOTENT = frozenset({500, 502, 504})
 
 
 # --- authentication ---------------------------------------------------------------------------------

@@ -254,3 +254,15 @@ def test_jira_address_given_as_azure_devops_and_the_reverse(cloud, ado_site, ado
     assert as_ado.status == CheckStatus.WRONG_KIND and "answers like Jira" in as_ado.message
     as_jira = check("jira_cloud", ado_url, ado_token(ado_site, ["full"]), "me@example.test")
     assert as_jira.status == CheckStatus.WRONG_KIND and "answers like Azure DevOps" in as_jira.message
+
+
+def test_connection_connector_reads_with_the_stored_secret(ado_site, ado_url, organisation, member):
+    """What the catalog and the engine call: a ready connector from a saved connection."""
+    from apps.connections import services
+
+    connection = services.connection_create(organisation=organisation, actor=member, kind="azure_devops",
+                                            name="ADO", base_url=ado_url, token=ado_token(ado_site, ["full"]))
+    with services.connection_connector(connection) as connector:
+        body = connector.http.get_json("_apis/projects", params={"api-version": "7.1"})
+        assert [p["name"] for p in body["value"]] == ["Fabrikam Fiber"]
+        assert connector.http.max_attempts == connector.READ_ATTEMPTS

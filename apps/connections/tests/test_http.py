@@ -83,6 +83,14 @@ def test_a_retry_after_longer_than_allowed_is_not_slept_but_reported(local_serve
     assert clock.sleeps == []
 
 
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_post_that_may_have_been_processed_is_not_retried(local_server, client_for, status):
+    local_server.routes["/base/create"] = [Reply(status, b""), Reply(201, b"{}")]
+    with pytest.raises(TransientError):
+        client_for().request("POST", "create", json={"a": 1})
+    assert local_server.hits("/base/create") == 1
+
+
 def test_a_500_on_a_post_is_not_retried_but_a_429_is(local_server, client_for):
     local_server.routes["/base/create"] = [Reply(500, b"")]
     client = client_for()
