@@ -88,13 +88,28 @@ def test_a_test_with_an_unreadable_secret_answers_in_plain_words(organisation, m
     assert "enter the credentials again" in result.message
 
 
-def _settings_error(env: dict) -> str:
+def _settings_run(env: dict, code: str = "import migrayt.settings") -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("MIGRAYT_", "DJANGO_"))}
-    result = subprocess.run(
-        [sys.executable, "-c", "import migrayt.settings"],
+    return subprocess.run(
+        [sys.executable, "-c", code],
         env={**base, **env}, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[3], timeout=60,
     )
-    return result.stderr
+
+
+def _settings_error(env: dict) -> str:
+    return _settings_run(env).stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [({}, "True"), ({"MIGRAYT_ENV": "production"}, "False"), ({"MIGRAYT_ALLOW_PRIVATE_URLS": "false"}, "False")],
+)
+def test_private_addresses_are_allowed_only_outside_production(tmp_path, env, expected):
+    production = {"DJANGO_SECRET_KEY": "x" * 60, "DJANGO_ALLOWED_HOSTS": "migrayt.example",
+                  "MIGRAYT_ENCRYPTION_KEYS": KEY_A}
+    result = _settings_run({"MIGRAYT_VAR_DIR": str(tmp_path), **production, **env},
+                           "import migrayt.settings as s; print(s.ALLOW_PRIVATE_URLS)")
+    assert result.stdout.strip() == expected, result.stderr
 
 
 def test_a_malformed_key_stops_start_up_naming_the_variable(tmp_path):
