@@ -1,0 +1,54 @@
+"""What the engine needs of an approved mapping version: plain data, no Django, no vendor.
+
+A frozen MappingVersion turns into a MappingPlan (`apps.mappings.selectors.mapping_version_plan`), which
+the preview and the run use to turn source records into destination records. Every entry is keyed on a
+source id; a source element missing from a map is left out on purpose and the preview says so.
+"""
+
+from dataclasses import dataclass, field
+
+from apps.mappings.drafting.proposals import Transform
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    source_field: str  # source field id (System.Title, customfield_10010)
+    target_field: str | None  # destination field id; None with JOIN_DESCRIPTION / HISTORY / DROP
+    transform: Transform
+    values: dict[str, str | None] = field(default_factory=dict)  # MAP_VALUES: source value -> target value
+
+
+@dataclass(frozen=True)
+class TypeRule:
+    source_type: str
+    target_type: str | None  # None: items of this type are left out
+    # A level the destination lacks: "flatten" (keep the item, attach its children to its parent),
+    # "link" (keep the item, replace the parent link with a plain link) or "skip".
+    missing_level: str = "flatten"
+
+
+@dataclass(frozen=True)
+class MappingPlan:
+    version_id: int
+    source_kind: str
+    destination_kind: str
+    source_project: str
+    destination_project: str
+    types: dict[str, TypeRule] = field(default_factory=dict)
+    fields: dict[str, FieldRule] = field(default_factory=dict)
+    # (source type, source state) -> destination status / state name
+    states: dict[tuple[str, str], str] = field(default_factory=dict)
+    # source person id -> destination account id; None: keep the name as attribution text
+    people: dict[str, str | None] = field(default_factory=dict)
+    default_person: str | None = None
+    # source iteration / area id -> destination sprint / component id, or "create:<name>"
+    iterations: dict[str, str] = field(default_factory=dict)
+    areas: dict[str, str] = field(default_factory=dict)
+    areas_as_labels: bool = False
+    # source link type -> destination link type id; None: not written
+    link_types: dict[str, str | None] = field(default_factory=dict)
+    # what to carry besides fields
+    comments: bool = True
+    attachments: bool = True
+    links: bool = True
+    history: bool = True
