@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.connections",
+    "apps.catalog",
 ]
 
 # The sandbox emulates Azure DevOps and Jira for the demo, tests and benchmarks. Never on in production
