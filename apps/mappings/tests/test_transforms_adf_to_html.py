@@ -180,3 +180,12 @@ def test_malformed_nodes_inside_a_document_do_not_raise():
     ]}  # fmt: skip
     html = adf_to_html(document).value
     assert "<h2>odd level</h2>" in html and "<ol><li><p>" in html
+
+
+def test_absurdly_deep_adf_is_reduced_to_text_not_a_crash():
+    node = {"type": "paragraph", "content": [{"type": "text", "text": "bottom"}]}
+    for _ in range(2000):
+        node = {"type": "bulletList", "content": [{"type": "listItem", "content": [node]}]}
+    result = adf_to_html({"type": "doc", "version": 1, "content": [node]})
+    assert "bottom" in result.value
+    assert [w.code for w in result.warnings] == ["too_deep"]

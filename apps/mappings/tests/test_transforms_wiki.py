@@ -1,5 +1,6 @@
 """Jira wiki markup (Data Center): HTML -> wiki and wiki -> HTML, over real comments and hard cases."""
 
+import importlib
 import json
 import re
 import time
@@ -207,3 +208,18 @@ def test_html_to_wiki_hard_cases_keep_their_text():
         wiki = html_to_wiki(html).value
         assert "alert" not in wiki and "onclick" not in wiki
         assert not missing_characters(_visible_wiki_text(html_text(html)), _visible_wiki_text(wiki)), html
+
+
+def test_pathological_markup_falls_back_to_plain_text_instead_of_hanging(monkeypatch):
+    # the package exports a function of the same name as the module
+    wiki_module = importlib.import_module("apps.mappings.transforms.wiki_to_html")
+    monkeypatch.setattr(wiki_module, "WIKI_TIME_BUDGET_SECONDS", 0.3)
+    wiki = "[" * 4000 + " <b>after</b>\n\nsecond paragraph"
+    started = time.monotonic()
+    result = wiki_to_html(wiki)
+    assert time.monotonic() - started < 3
+    assert [w.code for w in result.warnings] == ["too_complex"]
+    assert "[" * 4000 in html_text(result.value) and "<b>after</b>" in html_text(result.value)
+    assert "<p>second paragraph</p>" in result.value
+    # the budget is per conversion: the next ordinary comment converts normally
+    assert "<strong>fine</strong>" in wiki_to_html("*fine*").value

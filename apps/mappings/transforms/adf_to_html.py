@@ -17,6 +17,7 @@ from .sanitise import sanitise_html
 PANEL_LABELS = {"info": "Info", "note": "Note", "tip": "Tip", "warning": "Warning", "error": "Error", "success": "Success"}
 SIMPLE_MARK_TAGS = {"strong": "strong", "em": "em", "underline": "u", "strike": "s", "code": "code"}
 SILENT_MARKS = {"annotation", "dataConsumer", "fragment", "breakout", "border"}
+MAX_ADF_DEPTH = 100
 
 
 def adf_to_html(
@@ -50,12 +51,20 @@ class _HtmlRenderer:
         self.image_resolver = image_resolver
         self.person_resolver = person_resolver
         self.log = log
+        self.depth = 0
 
     def children(self, node: dict) -> str:
         content = node.get("content")
         if not isinstance(content, list):
             return ""
-        return "".join(self.node(child) for child in content if isinstance(child, dict))
+        if self.depth >= MAX_ADF_DEPTH:
+            self.log.add("too_deep", f"content nested more than {MAX_ADF_DEPTH} levels deep was reduced to its text")
+            return escape(" ".join(_texts(node)), quote=False)
+        self.depth += 1
+        try:
+            return "".join(self.node(child) for child in content if isinstance(child, dict))
+        finally:
+            self.depth -= 1
 
     def node(self, node: dict) -> str:  # noqa: C901 - one branch per ADF node type reads best
         kind = node.get("type")
@@ -225,6 +234,19 @@ def _block_style(node: dict, log: WarningLog) -> str:
         elif mark.get("type") == "indentation":
             log.add("indentation", "paragraph indentation was dropped")
     return ""
+
+
+def _texts(node: dict) -> list[str]:
+    """All text below a node, without recursion (the node may be nested arbitrarily deep)."""
+    texts, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            if isinstance(current.get("text"), str):
+                texts.append(current["text"])
+            if isinstance(current.get("content"), list):
+                stack.extend(reversed(current["content"]))
+    return texts
 
 
 def _date_text(timestamp) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .colours import colour_to_hex, is_neutral_colour
-from .html_tree import Element, collapse_whitespace, parse_html
+from .html_tree import MAX_DEPTH, Element, collapse_whitespace, parse_html
 from .results import Conversion, ImageResolver, PersonResolver, WarningLog
 from .sanitise import sanitise_html
 
@@ -62,6 +62,7 @@ def html_to_adf(
     root = parse_html(sanitise_html(html))
     builder = _AdfBuilder(image_resolver=image_resolver, person_resolver=person_resolver, log=log)
     content = builder.fit(builder.blocks(root, {}), "doc")
+    report_depth_limit(root, log)
     return Conversion({"version": 1, "type": "doc", "content": content}, log.result())
 
 
@@ -113,14 +114,17 @@ class _AdfBuilder:
 
     def walk(self, element: Element, marks: dict, flow: _Flow) -> None:
         for child in element.children:
-            if isinstance(child, str):
-                if child:
-                    flow.inline.append(_text(child, marks))
-            elif child.tag in BLOCK_TAGS:
-                flow.flush()
-                flow.out.extend(self.block(child, marks))
-            else:
-                self.inline_element(child, marks, flow)
+            self.walk_child(child, marks, flow)
+
+    def walk_child(self, child: Element | str, marks: dict, flow: _Flow) -> None:
+        if isinstance(child, str):
+            if child:
+                flow.inline.append(_text(child, marks))
+        elif child.tag in BLOCK_TAGS:
+            flow.flush()
+            flow.out.extend(self.block(child, marks))
+        else:
+            self.inline_element(child, marks, flow)
 
     def inline_element(self, element: Element, marks: dict, flow: _Flow) -> None:
         tag = element.tag
@@ -220,14 +224,9 @@ class _AdfBuilder:
                     items[-1]["content"] = self.fit(items[-1]["content"] + nested, "listItem")
                 elif nested:
                     items.append({"type": "listItem", "content": self.fit(nested, "listItem")})
-            elif isinstance(child, str):
-                if child.strip():
-                    stray.inline.append(_text(child, marks))
-            elif child.tag in BLOCK_TAGS:
-                stray.flush()
-                stray.out.extend(self.block(child, marks))
             else:
-                self.inline_element(child, marks, stray)
+                # Text or other elements directly in a list (malformed): gathered into their own item.
+                self.walk_child(child, marks, stray)
         flush_stray()
         if not items:
             return []
@@ -369,13 +368,7 @@ class _AdfBuilder:
         if kind == "mediaSingle":
             return [{"type": "paragraph", "content": self.fallbacks.get(id(node), [])}]
         if kind == "codeBlock":
-            content: list[dict] = []
-            for index, line in enumerate(node["content"][0]["text"].split("\n")):
-                if index:
-                    content.append({"type": "hardBreak"})
-                if line:
-                    content.append({"type": "text", "text": line, "marks": [{"type": "code"}]})
-            return [{"type": "paragraph", "content": content}]
+            return [{"type": "paragraph", "content": code_as_inline(node)}]
         if kind in {"bulletList", "orderedList"}:
             paragraphs: list[dict] = []
             start = node.get("attrs", {}).get("order", 1)
@@ -412,6 +405,22 @@ def _text(text: str, marks: dict) -> dict:
     if marks:
         node["marks"] = [marks[name] for name in MARK_ORDER if name in marks]
     return node
+
+
+def report_depth_limit(root: Element, log: WarningLog) -> None:
+    if root.attrs.get("data-too-deep"):
+        log.add("too_deep", f"markup nested more than {MAX_DEPTH} levels deep was flattened (its text is kept)")
+
+
+def code_as_inline(code_block: dict) -> list[dict]:
+    """A code block's lines as monospaced text separated by line breaks."""
+    content: list[dict] = []
+    for index, line in enumerate(code_block["content"][0]["text"].split("\n")):
+        if index:
+            content.append({"type": "hardBreak"})
+        if line:
+            content.append({"type": "text", "text": line, "marks": [{"type": "code"}]})
+    return content
 
 
 def _allowed_marks(marks: list[dict]) -> list[dict]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .html_to_adf import _AdfBuilder
+from .html_to_adf import _AdfBuilder, code_as_inline, report_depth_limit
 from .html_tree import parse_html
 from .results import Conversion, ImageResolver, ImageTarget, PersonResolver, WarningLog
 from .sanitise import sanitise_html
@@ -39,7 +39,9 @@ def html_to_wiki(
     """
     log = WarningLog()
     builder = _AdfBuilder(image_resolver=_wiki_images(image_resolver), person_resolver=person_resolver, log=log)
-    blocks = builder.fit(builder.blocks(parse_html(sanitise_html(html)), {}), "doc")
+    root = parse_html(sanitise_html(html))
+    blocks = builder.fit(builder.blocks(root, {}), "doc")
+    report_depth_limit(root, log)
     writer = _WikiWriter(log)
     text = "\n\n".join(chunk for chunk in (writer.block(node) for node in blocks) if chunk)
     return Conversion(text, log.result())
@@ -101,7 +103,7 @@ class _WikiWriter:
                 else:
                     if child["type"] == "codeBlock":
                         self.log.add("code_in_list", "a code block inside a list item became monospaced text")
-                        child = {"type": "paragraph", "content": _code_as_inline(child)}
+                        child = {"type": "paragraph", "content": code_as_inline(child)}
                     texts.append(self.block(child, compact=True))
             lines.append(f"{bullet} {_LINE_BREAK.join(t for t in texts if t)}".rstrip())
             lines.extend(nested)
@@ -190,16 +192,6 @@ def _escape(text: str) -> str:
                 continue
         out.append(char)
     return "".join(out)
-
-
-def _code_as_inline(node: dict) -> list[dict]:
-    content: list[dict] = []
-    for index, line in enumerate(node["content"][0]["text"].split("\n")):
-        if index:
-            content.append({"type": "hardBreak"})
-        if line:
-            content.append({"type": "text", "text": line, "marks": [{"type": "code"}]})
-    return content
 
 
 def _paragraphs_of(node: dict) -> list[dict]:

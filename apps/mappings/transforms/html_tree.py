@@ -13,6 +13,9 @@ from html import escape
 from html.parser import HTMLParser
 
 VOID_TAGS = {"br", "img", "hr", "col", "wbr", "area"}
+# Deeper elements are read as part of their ancestor at this depth (their text is kept): the
+# converters recurse over the tree, and no real description nests anywhere near this deep.
+MAX_DEPTH = 100
 _WHITESPACE = re.compile(r"[ \t\n\r\f]+")
 
 
@@ -52,8 +55,13 @@ class _TreeBuilder(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.root = Element("#root")
         self.stack = [self.root]
+        self.ignored_depth = 0  # open tags below MAX_DEPTH that we read as transparent
 
     def handle_starttag(self, tag, attrs):
+        if len(self.stack) > MAX_DEPTH and tag not in VOID_TAGS:
+            self.ignored_depth += 1
+            self.root.attrs["data-too-deep"] = "1"
+            return
         element = Element(tag, {name: value or "" for name, value in attrs})
         self.stack[-1].children.append(element)
         if tag not in VOID_TAGS:
@@ -63,6 +71,9 @@ class _TreeBuilder(HTMLParser):
         self.stack[-1].children.append(Element(tag, {name: value or "" for name, value in attrs}))
 
     def handle_endtag(self, tag):
+        if self.ignored_depth:
+            self.ignored_depth -= 1
+            return
         for depth in range(len(self.stack) - 1, 0, -1):
             if self.stack[depth].tag == tag:
                 del self.stack[depth:]

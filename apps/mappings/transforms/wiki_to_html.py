@@ -11,13 +11,14 @@ from __future__ import annotations
 import functools
 import re
 import threading
+import time
 from html import escape
 
 import jira2markdown.parser  # noqa: F401 - sets pyparsing's whitespace default the grammar relies on
 import mistune
 from jira2markdown.elements import MarkupElements
 from jira2markdown.markup.links import Mention
-from pyparsing import Forward, MatchFirst, ParserElement, Regex
+from pyparsing import Forward, MatchFirst, ParseException, ParserElement, Regex, Token
 
 from .html_tree import Element, parse_html, serialise
 from .results import Conversion, ImageResolver, PersonResolver, WarningLog
@@ -57,9 +58,15 @@ def wiki_to_html(
         return Conversion("", ())
     log = WarningLog()
     _report_lossy_markup(wiki, log)
-    source = _protect(wiki.replace("\r\n", "\n").replace("\r", "\n"))
+    wiki = wiki.replace("\r\n", "\n").replace("\r", "\n")
+    source = _protect(wiki)
     _state.mentions = mentions = []
-    markdown = _wiki_grammar().transform_string(source)
+    _state.deadline = time.monotonic() + WIKI_TIME_BUDGET_SECONDS
+    try:
+        markdown = _wiki_grammar().transform_string(source)
+    except _OutOfTime:
+        log.add("too_complex", "the markup was too complex to convert in time and was kept as plain text")
+        return Conversion(_plain_text_html(wiki), log.result())
     root = parse_html(_markdown(markdown))
     _resolve_references(root, image_resolver, log)
     html = serialise(root).replace(_LT, "&lt;").replace(_GT, "&gt;")
@@ -69,6 +76,27 @@ def wiki_to_html(
 
 
 _state = threading.local()
+# jira2markdown's grammar is quadratic on some inputs (thousands of unclosed "["): past this budget
+# the text is shown as plain paragraphs instead of hanging a migration.
+WIKI_TIME_BUDGET_SECONDS = 3.0
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+class _Deadline(Token):
+    """Never matches; tried first at every position, it stops the scan once the budget is spent."""
+
+    def parseImpl(self, instring, loc, do_actions=True):
+        if time.monotonic() > _state.deadline:
+            raise _OutOfTime
+        raise ParseException(instring, loc, "within the time budget", self)
+
+
+def _plain_text_html(wiki: str) -> str:
+    paragraphs = [p for p in re.split(r"\n[ \t]*\n", wiki) if p.strip()]
+    return sanitise_html("".join(f"<p>{escape(p.strip()).replace(chr(10), '<br>')}</p>" for p in paragraphs))
 
 
 class _RecordedMention(Mention):
@@ -93,8 +121,8 @@ def _wiki_grammar() -> ParserElement:
     inline_markup, markup = Forward(), Forward()
     inline_rules = elements.expr(inline_markup, markup, {}, [e for e in elements if e.is_inline_element])
     rules = elements.expr(inline_markup, markup, {}, elements)
-    inline_markup <<= MatchFirst([_PLAIN_WORDS, *inline_rules.exprs])
-    markup <<= MatchFirst([_PLAIN_WORDS, *rules.exprs])
+    inline_markup <<= MatchFirst([_Deadline(), _PLAIN_WORDS, *inline_rules.exprs])
+    markup <<= MatchFirst([_Deadline(), _PLAIN_WORDS, *rules.exprs])
     return markup
 
 
