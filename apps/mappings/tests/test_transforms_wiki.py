@@ -144,9 +144,9 @@ def test_empty_and_hostile_wiki_input():
 def test_long_wiki_converts_in_reasonable_time():
     wiki = "h2. Section\nSome *bold* text with a [link|https://x.test] and plain words to fill the line.\n" * 150
     assert len(wiki) > 12_000
-    started = time.perf_counter()
+    started = time.process_time()
     html = wiki_to_html(wiki).value
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 2.5
     assert html.count("<h2>") == 150
 
 
@@ -215,9 +215,9 @@ def test_pathological_markup_falls_back_to_plain_text_instead_of_hanging(monkeyp
     wiki_module = importlib.import_module("apps.mappings.transforms.wiki_to_html")
     monkeypatch.setattr(wiki_module, "WIKI_TIME_BUDGET_SECONDS", 0.3)
     wiki = "[" * 4000 + " <b>after</b>\n\nsecond paragraph"
-    started = time.monotonic()
+    started = time.process_time()
     result = wiki_to_html(wiki)
-    assert time.monotonic() - started < 3
+    assert time.process_time() - started < 2
     assert [w.code for w in result.warnings] == ["too_complex"]
     assert "[" * 4000 in html_text(result.value) and "<b>after</b>" in html_text(result.value)
     assert "<p>second paragraph</p>" in result.value
