@@ -195,6 +195,47 @@ class JiraAdapter(VendorAdapter):
 
         jira_site_reset(site=site)
 
+    def bench_plan(self, site, secret, *, seed):
+        """What a migration's reads of Jira look like: search/jql pages of ids now and then, bulk fetches of
+        100 issues, single issues with their changelog, changelog and comment pages, bulk changelogs."""
+        import random
+
+        from apps.sandbox.jira.models import JiraIssue
+
+        rng = random.Random(seed)
+        rows = list(JiraIssue.objects.filter(site=site).values_list("pk", "key"))
+        project = site.jira_projects.order_by("pk").first()
+        cloud = site.kind == "jira_cloud"
+        if cloud:
+            principal = self.default_principal(site)
+            headers = {"Authorization": "Basic " + base64.b64encode(f"{principal['email']}:{secret}".encode()).decode()}
+        else:
+            headers = {"Authorization": f"Bearer {secret}"}
+        api = f"jira/{site.slug}/rest/api/{'3' if cloud else '2'}"
+        plan = []
+        for n in range(500):
+            pk, key = rng.choice(rows)
+            kind = n % 10
+            if n % 50 == 0:
+                if cloud:
+                    plan.append(("POST", f"{api}/search/jql", {"jql": f"project = {project.key} ORDER BY key", "maxResults": 5000}))
+                else:
+                    plan.append(("GET", f"{api}/search?jql=project%20%3D%20{project.key}&maxResults=100&fields=summary,status", None))
+            elif kind == 1 and cloud:
+                start = rng.randrange(max(1, len(rows) - 100))
+                plan.append(("POST", f"{api}/issue/bulkfetch", {"issueIdsOrKeys": [k for _, k in rows[start:start + 100]],
+                                                               "fields": ["*navigable"]}))
+            elif kind == 2 and cloud:
+                start = rng.randrange(max(1, len(rows) - 50))
+                plan.append(("POST", f"{api}/changelog/bulkfetch", {"issueIdsOrKeys": [str(p) for p, _ in rows[start:start + 50]]}))
+            elif kind in (3, 4, 5):
+                plan.append(("GET", f"{api}/issue/{key}?expand=changelog" if not cloud else f"{api}/issue/{key}", None))
+            elif kind in (6, 7) and cloud:
+                plan.append(("GET", f"{api}/issue/{pk}/changelog", None))
+            else:
+                plan.append(("GET", f"{api}/issue/{pk}/comment", None))
+        return headers, plan
+
     def page_url(self, site):
         return reverse("sandbox:jira:site_page", kwargs={"site": site.slug})
 

@@ -71,7 +71,9 @@ def issue_page(request, ctx, issues, *, default_fields=None):
     wanted = field_selection(renderer, list_param(request.GET.getlist("fields")), default=default)
     expand = set(list_param(request.GET.get("expand")))
     total = issues.count()
-    values = [renderer.issue(i, fields=wanted, expand=expand) for i in issues[start:start + max_results]]
+    page = list(issues.select_related("parent")[start:start + max_results])
+    renderer.preload(page, wanted)
+    values = [renderer.issue(i, fields=wanted, expand=expand) for i in page]
     return respond(request, {"expand": "schema,names", "startAt": start, "maxResults": max_results, "total": total,
                              "issues": values})
 

@@ -575,13 +575,16 @@ def issue_bulk_fetch(request, ctx, api):
     renderer.preload_users()
     fields, expand = _issue_view_options(renderer, payload.get("fields"), payload.get("expand"),
                                          default=catalog.NAVIGABLE_FIELDS | {f.field_id for f in renderer.fields()})
-    issues, errors = [], []
+    found_issues, errors = [], []
     for ref in refs:
         found = services.issue_get(ctx.site, ref)
         if found is None:
             errors.append({"id": str(ref), "errorMessage": "Issue does not exist or you do not have permission to see it."})
         else:
-            issues.append(renderer.issue(found, fields=fields, expand=expand, properties=payload.get("properties") or []))
+            found_issues.append(found)
+    renderer.preload(found_issues, fields)
+    issues = [renderer.issue(found, fields=fields, expand=expand, properties=payload.get("properties") or [])
+              for found in found_issues]
     return respond(request, {"issues": issues, "issueErrors": errors})
 
 
@@ -921,7 +924,7 @@ def search_jql(request, ctx, api):
         values = [{"id": str(i.pk)} if not wanted else {"id": str(i.pk), "key": i.key, "self": f"{renderer.rest}/issue/{i.pk}"}
                   for i in window]
     else:
-        renderer.preload_users()
+        renderer.preload(window, wanted - {"id", "key"})
         values = [renderer.issue(i, fields=wanted - {"id", "key"}, expand=set(list_param(expand)), properties=properties)
                   for i in window]
     body = {"issues": values, "isLast": not more}
@@ -969,7 +972,9 @@ def search_classic(request, ctx, api):
                              default=catalog.NAVIGABLE_FIELDS | {f.field_id for f in renderer.fields()})
     issues = search_queryset(ctx, parsed)
     total = issues.count()
-    values = [renderer.issue(i, fields=wanted, expand=set(list_param(expand))) for i in issues[start:start + max_results]]
+    page = list(issues[start:start + max_results])
+    renderer.preload(page, wanted)
+    values = [renderer.issue(i, fields=wanted, expand=set(list_param(expand))) for i in page]
     return respond(request, {"expand": "schema,names", "startAt": start, "maxResults": max_results, "total": total,
                              "issues": values})
 

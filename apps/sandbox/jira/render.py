@@ -40,6 +40,58 @@ class Renderer:
             self._users[pk] = JiraUser.objects.filter(pk=pk).first()
         return self._users[pk]
 
+    def preload(self, issues: list[JiraIssue], fields: set[str] | None):
+        """Fetch what rendering a page of issues needs in a few queries instead of a few per issue."""
+        from collections import defaultdict
+
+        from django.db.models import Q
+
+        from apps.sandbox.jira.models import JiraComponent
+
+        self.preload_users()
+        ids = [i.pk for i in issues]
+        wanted = (lambda name: True) if fields is None else (lambda name: name in fields)
+        self._pre = {}
+        if wanted("issuelinks"):
+            links = defaultdict(list)
+            for link in JiraIssueLink.objects.filter(Q(inward_issue_id__in=ids) | Q(outward_issue_id__in=ids)).select_related(
+                    "inward_issue", "outward_issue"):
+                links[link.inward_issue_id].append(link)
+                if link.outward_issue_id != link.inward_issue_id:
+                    links[link.outward_issue_id].append(link)
+            self._pre["issuelinks"] = links
+        if wanted("subtasks"):
+            children = defaultdict(list)
+            for child in JiraIssue.objects.filter(parent_id__in=ids).order_by("id"):
+                children[child.parent_id].append(child)
+            self._pre["subtasks"] = children
+        sprint_field = next((f.field_id for f in self.fields() if f.kind == "sprint"), None)
+        if sprint_field and wanted(sprint_field):
+            sprints = defaultdict(list)
+            through = JiraIssue.sprints.through
+            for row in through.objects.filter(jiraissue_id__in=ids).select_related("jirasprint").order_by("jirasprint_id"):
+                sprints[row.jiraissue_id].append(row.jirasprint)
+            self._pre["sprints"] = sprints
+        if wanted("components"):
+            component_ids = {c for i in issues for c in i.component_ids}
+            self._pre["components"] = {c.pk: c for c in JiraComponent.objects.filter(pk__in=component_ids)}
+        if wanted("comment"):
+            comments = defaultdict(list)
+            for comment in JiraComment.objects.filter(issue_id__in=ids).order_by("created", "id"):
+                comments[comment.issue_id].append(comment)
+            self._pre["comment"] = comments
+        if wanted("attachment"):
+            attachments = defaultdict(list)
+            for attachment in JiraAttachment.objects.filter(issue_id__in=ids).defer("content").order_by("id"):
+                attachments[attachment.issue_id].append(attachment)
+            self._pre["attachment"] = attachments
+
+    def _preloaded(self, name, issue, fallback):
+        pre = getattr(self, "_pre", None)
+        if pre is not None and name in pre:
+            return pre[name].get(issue.pk, []) if name != "components" else pre[name]
+        return fallback()
+
     def preload_users(self):
         for user in JiraUser.objects.filter(site=self.site):
             self._users[user.pk] = user
@@ -259,13 +311,12 @@ class Renderer:
         return value
 
     def issue(self, issue: JiraIssue, *, fields: set[str] | None, expand: set[str] = frozenset(),
-              properties: list[str] = (), preloaded: dict | None = None) -> dict:
+              properties: list[str] = ()) -> dict:
         """`fields` None means every field; an empty set, none (only id, key and self)."""
         data = {"expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
                 "id": str(issue.pk), "self": f"{self.rest}/issue/{issue.pk}", "key": issue.key}
         wanted = (lambda name: True) if fields is None else (lambda name: name in fields)
         values = {}
-        pre = preloaded or {}
         if wanted("summary"):
             values["summary"] = issue.summary
         if wanted("issuetype"):
@@ -298,34 +349,35 @@ class Renderer:
         if wanted("duedate"):
             values["duedate"] = issue.duedate.isoformat() if issue.duedate else None
         if wanted("components"):
-            components = pre.get("components")
-            if components is None:
-                from apps.sandbox.jira.models import JiraComponent
+            from apps.sandbox.jira.models import JiraComponent
 
-                components = {c.pk: c for c in JiraComponent.objects.filter(pk__in=issue.component_ids)}
+            components = self._preloaded("components", issue, lambda: {
+                c.pk: c for c in JiraComponent.objects.filter(pk__in=issue.component_ids)})
             project = self.project(issue.project_id)
             values["components"] = [self.component(components[c], project) for c in issue.component_ids if c in components]
         if wanted("parent") and issue.parent_id and (self.cloud or self.types()[issue.issue_type_id].subtask):
-            parent = pre.get("parent") or issue.parent
-            values["parent"] = self.issue_ref(parent)
+            values["parent"] = self.issue_ref(issue.parent)
         if wanted("subtasks"):
-            values["subtasks"] = [self.issue_ref(child) for child in issue.children.all()
-                                  if self.types()[child.issue_type_id].subtask]
+            children = self._preloaded("subtasks", issue, lambda: list(issue.children.all()))
+            values["subtasks"] = [self.issue_ref(child) for child in children if self.types()[child.issue_type_id].subtask]
         if wanted("issuelinks"):
-            links = list(JiraIssueLink.objects.filter(inward_issue=issue).select_related("outward_issue"))
-            links += list(JiraIssueLink.objects.filter(outward_issue=issue).select_related("inward_issue"))
+            links = self._preloaded("issuelinks", issue, lambda: list(
+                JiraIssueLink.objects.filter(inward_issue=issue).select_related("outward_issue", "inward_issue"))
+                + list(JiraIssueLink.objects.filter(outward_issue=issue).select_related("inward_issue", "outward_issue")))
             values["issuelinks"] = [self.issue_link(link, from_issue=issue) for link in sorted(links, key=lambda x: x.pk)]
         if wanted("comment"):
-            comments = list(issue.comments.all())
+            comments = self._preloaded("comment", issue, lambda: list(issue.comments.all()))
             values["comment"] = {"comments": [self.comment(c, issue.pk) for c in comments], "self": f"{self.rest}/issue/{issue.pk}/comment",
                                  "maxResults": len(comments), "total": len(comments), "startAt": 0}
         if wanted("attachment"):
-            values["attachment"] = [self.attachment(a) for a in issue.attachments.all().defer("content")]
+            values["attachment"] = [self.attachment(a) for a in self._preloaded(
+                "attachment", issue, lambda: list(issue.attachments.all().defer("content")))]
         for field in self.fields():
             if not wanted(field.field_id):
                 continue
             if field.kind == "sprint":
-                values[field.field_id] = [self.sprint_field_value(s) for s in issue.sprints.all()] or None
+                sprints = self._preloaded("sprints", issue, lambda: list(issue.sprints.all()))
+                values[field.field_id] = [self.sprint_field_value(s) for s in sprints] or None
             elif field.kind == "epiclink":
                 if self.cloud:
                     continue
