@@ -2,7 +2,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from apps.connections.connectors.base import CheckResult, CheckStatus, ConnectionKind, Connector
+from apps.connections.connectors.azure_devops.reader import AzureDevOpsReader
+from apps.connections.connectors.base import CheckResult, CheckStatus, ConnectionKind
 from apps.connections.connectors.checks import (
     answers_like_jira,
     json_or_none,
@@ -39,7 +40,7 @@ def _organisation_url_problem(url: str) -> str | None:
     return None
 
 
-class AzureDevOpsConnector(Connector):
+class AzureDevOpsConnector(AzureDevOpsReader):
     kind = ConnectionKind.AZURE_DEVOPS
 
     def auth(self) -> httpx.Auth:
