@@ -51,3 +51,8 @@ def page(live_server, monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with chromium_page(base_url=live_server.url) as browser_page:
         yield browser_page
+        # While Playwright's loop runs, Django keeps this thread's connections apart (asgiref's Local is
+        # context-aware); close them here, or PostgreSQL cannot drop the test database at the end.
+        from django.db import connections
+
+        connections.close_all()
