@@ -576,8 +576,9 @@ def issue_bulk_fetch(request, ctx, api):
     fields, expand = _issue_view_options(renderer, payload.get("fields"), payload.get("expand"),
                                          default=catalog.NAVIGABLE_FIELDS | {f.field_id for f in renderer.fields()})
     found_issues, errors = [], []
+    by_ref = services.issues_by_refs(ctx.site, refs)
     for ref in refs:
-        found = services.issue_get(ctx.site, ref)
+        found = by_ref.get(str(ref).strip().upper())
         if found is None:
             errors.append({"id": str(ref), "errorMessage": "Issue does not exist or you do not have permission to see it."})
         else:
@@ -689,11 +690,7 @@ def changelog_bulk_fetch(request, ctx, api):
         raise jira_error(400, errors={"maxResults": "maxResults must be between 1 and 10000."})
     salt = json.dumps([refs, field_ids], sort_keys=True)
     offset = _page_offset(payload.get("nextPageToken"), salt)
-    issue_ids = []
-    for ref in refs:
-        found = services.issue_get(ctx.site, ref)
-        if found is not None:
-            issue_ids.append(found.pk)
+    issue_ids = [issue.pk for issue in services.issues_by_refs(ctx.site, refs).values()]
     entries = JiraChangelog.objects.filter(issue_id__in=issue_ids).order_by("issue_id", "created", "id")
     renderer = Renderer(request, ctx.site)
     renderer.preload_users()
@@ -917,13 +914,16 @@ def search_jql(request, ctx, api):
     max_results = max(1, min(max_results, cap))
     offset = _page_offset(token, jql or "")
     issues = search_queryset(ctx, parsed)
-    window = list(issues[offset:offset + max_results + 1])
-    more = len(window) > max_results
-    window = window[:max_results]
     if ids_only and not expand and not properties:
-        values = [{"id": str(i.pk)} if not wanted else {"id": str(i.pk), "key": i.key, "self": f"{renderer.rest}/issue/{i.pk}"}
-                  for i in window]
+        # Ids (and keys) only: no issue rows to build, the cheap page a migration's scan asks for.
+        rows = list(issues.values_list("pk", "key")[offset:offset + max_results + 1])
+        more = len(rows) > max_results
+        values = [{"id": str(pk)} if not wanted else {"id": str(pk), "key": key, "self": f"{renderer.rest}/issue/{pk}"}
+                  for pk, key in rows[:max_results]]
     else:
+        window = list(issues[offset:offset + max_results + 1])
+        more = len(window) > max_results
+        window = window[:max_results]
         renderer.preload(window, wanted - {"id", "key"})
         values = [renderer.issue(i, fields=wanted - {"id", "key"}, expand=set(list_param(expand)), properties=properties)
                   for i in window]

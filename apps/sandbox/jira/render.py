@@ -406,9 +406,10 @@ class Renderer:
         if value is None:
             return None
         if field.kind == "user":
-            user = JiraUser.objects.filter(site=self.site, account_id=value).first() if self.cloud else \
-                JiraUser.objects.filter(site=self.site, name=value).first()
-            return self.user(user)
+            if not getattr(self, "_users_by_ref", None):
+                users = list(JiraUser.objects.filter(site=self.site))
+                self._users_by_ref = {(u.account_id if self.cloud else u.name): u for u in users}
+            return self.user(self._users_by_ref.get(value))
         if field.kind == "select":
             option = next((o for o in field.options if o["id"] == value), None)
             return {"self": f"{self.rest}/customFieldOption/{value}", "value": option["value"], "id": value} if option else None

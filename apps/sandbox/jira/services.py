@@ -171,6 +171,18 @@ def issue_get(site: SandboxSite, id_or_key) -> JiraIssue | None:
     return issues.filter(key=id_or_key.upper()).first()
 
 
+def issues_by_refs(site: SandboxSite, refs) -> dict[str, JiraIssue]:
+    """Issues named by ids or keys, in two queries; keyed by the reference as given (upper-cased)."""
+    refs = [str(r).strip().upper() for r in refs]
+    ids = [int(r) for r in refs if r.isdigit()]
+    keys = [r for r in refs if not r.isdigit()]
+    issues = JiraIssue.objects.filter(site=site).select_related("project", "issue_type", "parent")
+    out = {str(i.pk): i for i in issues.filter(pk__in=ids)} if ids else {}
+    if keys:
+        out.update({i.key: i for i in issues.filter(key__in=keys)})
+    return out
+
+
 def issue_get_or_404(site, id_or_key) -> JiraIssue:
     issue = issue_get(site, id_or_key)
     if issue is None:
