@@ -138,6 +138,10 @@ class Link:
     url: str = ""  # hyperlinks, artifact links, remote links
     comment: str = ""
     is_external: bool = False
+    # The far end of a link the source also reports from its other item (ADO keeps both ends of a link; a
+    # symmetric link such as Related is kept twice). Counting and writing skip mirrors of links whose both
+    # items are read, so each link is counted and written once.
+    is_mirror: bool = False
 
 
 @dataclass(frozen=True)
@@ -237,3 +241,76 @@ Record = (
     WorkItem | Comment | Attachment | Link | Person | Iteration | Area | Revision | FieldDefinition
     | WorkItemType | LinkType | Project
 )
+
+
+# --- destination writes ----------------------------------------------------------------------------------
+# What the engine hands a destination to write, already in the destination's terms (its type ids, field
+# ids, people's account ids, rich text converted), and what comes back. Every write names the source id it
+# is keyed on, so the engine can record it in the id map with its checkpoint.
+
+
+class ErrorCategory(StrEnum):
+    CONFIG = "config"  # the person must change something (mapping, permissions, a field on a screen)
+    TRANSIENT = "transient"  # busy or unreachable for now: try again later
+    PERMANENT = "permanent"  # this item as it is will never be accepted
+
+
+@dataclass(frozen=True)
+class WriteError:
+    category: ErrorCategory
+    code: str  # stable, for programs: "field_invalid", "too_large", "no_transition_path", "ambiguous" ...
+    message: str  # plain words; never a secret, never ticket content beyond field names
+    field_errors: dict[str, str] = field(default_factory=dict)  # destination field id -> the vendor's reason
+    # The request may have reached the destination before it failed (a timeout after sending, a dropped
+    # connection, a gateway error): the write may have happened. Reconcile before writing it again.
+    ambiguous: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ItemWrite:
+    """One item to create in the destination.
+
+    `description` is already in the destination's rich-text format (an ADF document dict for Jira Cloud,
+    wiki markup for Jira Data Center). `fields` maps destination field ids to neutral values (str, number,
+    date/datetime, list of those); the destination shapes them by its field's schema. People are the
+    destination's account ids (Jira Cloud accountId; Jira Data Center user name)."""
+
+    source_id: str
+    type_id: str  # destination issue type id (or name)
+    summary: str
+    source_url: str = ""  # the item in the source system: the link back, and the reconciliation key
+    source_key: str = ""
+    parent_id: str = ""  # destination id of the parent (Jira Cloud: any level; Data Center: sub-task parent or epic)
+    parent_key: str = ""  # destination key of the parent, where known (Data Center's Epic Link takes a key)
+    description: Any = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    labels: tuple[str, ...] = ()
+    component_ids: tuple[str, ...] = ()
+    priority: str = ""  # destination priority id or name
+    assignee: str = ""
+    reporter: str = ""
+    target_status: str = ""  # destination status name or id, reached through transitions after creation
+
+
+@dataclass(frozen=True)
+class LinkWrite:
+    """An issue link: `from_id` <outward verb of the type> `to_id` ("A blocks B")."""
+
+    source_id: str
+    link_type: str  # destination link type id or name
+    from_id: str  # destination issue id or key
+    to_id: str
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    source_id: str
+    destination_id: str = ""
+    key: str = ""
+    error: WriteError | None = None
+    existed: bool = False  # found already in the destination (nothing was written)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
