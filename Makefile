@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 # The demo's personal access token for the sandbox Azure DevOps (a fake vendor on this machine only).
 SANDBOX_ADO_PAT ?= migrayt-demo-ado-pat
+# The demo's sandbox Jira tokens: Cloud API token (with sandbox.admin@migrayt.local), Data Center PAT.
+SANDBOX_JIRA_TOKEN ?= migrayt-demo-jira-token
+SANDBOX_JIRA_DC_PAT ?= migrayt-demo-jira-dc-pat
 
 .PHONY: run test install install-dev lint migrate demo worker web clean
 
@@ -35,6 +38,13 @@ demo: migrate
 	@# The sandbox's realistic Azure DevOps organisation "fabrikam" (seeded once; `sandbox_reset` empties it).
 	@if $(BIN)/python manage.py help sandbox_seed >/dev/null 2>&1; then \
 	  $(BIN)/python manage.py sandbox_seed --kind ado --site fabrikam --items 300 --seed 1 --if-empty --token "$(SANDBOX_ADO_PAT)"; \
+	fi
+	@# The sandbox Jira: a seeded Cloud source, an empty Cloud destination (DEST company-managed Scrum, TEAM
+	@# team-managed) and a seeded Data Center source; each seeded once.
+	@if $(BIN)/python manage.py help sandbox_seed >/dev/null 2>&1; then \
+	  $(BIN)/python manage.py sandbox_seed --kind jira_cloud --site acme --items 300 --seed 1 --if-empty --token "$(SANDBOX_JIRA_TOKEN)" && \
+	  $(BIN)/python manage.py sandbox_seed --kind jira_cloud --site jira-destination --items 0 --if-empty --token "$(SANDBOX_JIRA_TOKEN)-dest" && \
+	  $(BIN)/python manage.py sandbox_seed --kind jira_dc --site acme-dc --items 300 --seed 1 --if-empty --token "$(SANDBOX_JIRA_DC_PAT)"; \
 	fi
 
 run: demo

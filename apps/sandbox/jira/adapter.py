@@ -229,7 +229,7 @@ class JiraAdapter(VendorAdapter):
                 start = rng.randrange(max(1, len(rows) - 50))
                 plan.append(("POST", f"{api}/changelog/bulkfetch", {"issueIdsOrKeys": [str(p) for p, _ in rows[start:start + 50]]}))
             elif kind in (3, 4, 5):
-                plan.append(("GET", f"{api}/issue/{key}?expand=changelog" if not cloud else f"{api}/issue/{key}", None))
+                plan.append(("GET", f"{api}/issue/{pk}?expand=changelog" if not cloud else f"{api}/issue/{pk}", None))
             elif kind in (6, 7) and cloud:
                 plan.append(("GET", f"{api}/issue/{pk}/changelog", None))
             else:
