@@ -205,7 +205,16 @@ def test_colours_are_carried_and_lossy_styles_reported(convert):
     nodes = {n["text"].strip(): n for n in content(result)[0]["content"]}
     assert nodes["red"]["marks"] == [{"type": "textColor", "attrs": {"color": "#ff0000"}}]
     assert nodes["green"]["marks"][0]["attrs"]["color"] == "#00aa00"
-    assert "highlight" in codes(result)
+    black = next(node for text, node in nodes.items() if "black" in text)
+    assert "marks" not in black  # the default colour is no colour
+    assert {"highlight", "text_colour"} <= codes(result)
+    for warning in result.warnings:
+        assert "var(" not in warning.message and "yellow" not in warning.message  # no ticket content in messages
+
+
+def test_alignment_is_reported():
+    result = html_to_adf('<p style="text-align:center">centred</p>')
+    assert [w.code for w in result.warnings] == ["alignment"]
 
 
 # -- the hard cases ------------------------------------------------------------------------------

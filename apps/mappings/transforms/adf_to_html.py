@@ -219,7 +219,7 @@ class _HtmlRenderer:
             return (
                 f'<a href="#" data-vss-mention="version:2.0,{escape(target.id)}">@{escape(target.display_name)}</a>'
             )
-        self.log.add("mention_unmapped", f"a mention of {text} was kept as plain text (no matching user)")
+        self.log.add("mention_unmapped", "a mention was kept as plain text (no matching user)")
         return f"@{escape(text)}"
 
 

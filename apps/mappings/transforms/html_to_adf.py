@@ -157,7 +157,7 @@ class _AdfBuilder:
             if ABSOLUTE_URL.match(href):
                 marks["link"] = {"type": "link", "attrs": {"href": href}}
             elif href and href != "#":
-                self.log.add("relative_link", f"a link to a relative address ({href[:80]}) was kept as text")
+                self.log.add("relative_link", "a link to a relative address was kept as text")
         elif tag == "mark":
             self.log.add("highlight", "text highlighting was dropped")
         colour = element.attrs.get("color") if tag == "font" else None
@@ -168,7 +168,7 @@ class _AdfBuilder:
             if hex_colour:
                 marks["textColor"] = {"type": "textColor", "attrs": {"color": hex_colour}}
             else:
-                self.log.add("text_colour", f"text colour {colour!r} was dropped")
+                self.log.add("text_colour", "a text colour that is not a plain colour value was dropped")
         background = style.get("background-color") or style.get("background")
         if background and not is_neutral_colour(background, background=True):
             self.log.add("highlight", "text highlighting was dropped")
@@ -291,7 +291,7 @@ class _AdfBuilder:
         target = self.person_resolver(source_id, display) if (self.person_resolver and source_id) else None
         if target:
             return {"type": "mention", "attrs": {"id": target.id, "text": f"@{target.display_name}"}}
-        self.log.add("mention_unmapped", f"a mention of {display or 'someone'} was kept as plain text (no matching user)")
+        self.log.add("mention_unmapped", "a mention was kept as plain text (no matching user)")
         return _text(f"@{display}" if display else "@", marks)
 
     def image(self, element: Element, marks: dict, *, allow_block: bool) -> list[dict]:

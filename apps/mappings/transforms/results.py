@@ -16,7 +16,11 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ConversionWarning:
-    """One kind of loss, e.g. code="nested_table", message="a nested table was flattened (2 times)"."""
+    """One kind of loss, e.g. code="table_flattened", message="a nested table was flattened into text (2 times)".
+
+    Messages name kinds of content, never the content itself (no text, names or addresses of the
+    ticket), so a preview can keep them without keeping ticket data.
+    """
 
     code: str
     message: str
