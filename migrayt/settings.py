@@ -300,6 +300,12 @@ WORKER_HEARTBEAT_SECONDS = env_int("MIGRAYT_WORKER_HEARTBEAT_SECONDS", 15, minim
 WORKER_STALE_SECONDS = env_int("MIGRAYT_WORKER_STALE_SECONDS", 90, minimum=1)
 if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
     raise ConfigurationError("CELERY_TASK_SOFT_TIME_LIMIT must be shorter than CELERY_TASK_TIME_LIMIT.")
+# Catalog scans: each task reads for at most this long, then re-enqueues itself; a scan whose last
+# checkpoint is older than the stale limit (its worker died) is taken over by the next step enqueued.
+CATALOG_SCAN_STEP_SECONDS = env_int("MIGRAYT_SCAN_STEP_SECONDS", 60, minimum=1)
+CATALOG_SCAN_STALE_SECONDS = env_int("MIGRAYT_SCAN_STALE_SECONDS", 120, minimum=2)
+if CATALOG_SCAN_STEP_SECONDS >= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ConfigurationError("MIGRAYT_SCAN_STEP_SECONDS must be shorter than CELERY_TASK_SOFT_TIME_LIMIT.")
 
 # deploy: Amazon SQS. The queues exist already (Terraform makes them, with a dead-letter queue), so kombu
 # is given their URLs and never lists or creates queues. A message comes back to another worker when its

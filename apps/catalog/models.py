@@ -75,6 +75,11 @@ class Scan(OrganisationOwned):
     volumes = models.JSONField(default=empty_volumes)
     checkpoint = models.JSONField(default=dict, blank=True)
 
+    # Which task run holds the scan, and until when: a step only counts while it holds the lease, so two
+    # deliveries of the same step never count a page twice; a dead worker's lease runs out (stale).
+    lease_token = models.CharField(max_length=40, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
     error_code = models.CharField(max_length=60, blank=True)
     error_message = models.TextField(blank=True)
 

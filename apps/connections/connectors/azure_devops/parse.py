@@ -43,6 +43,8 @@ SYSTEM_PICKLISTS = {"Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Common.Sev
                     "Microsoft.VSTS.CMMI.RequirementType"}
 _IMG_ATTACHMENT = re.compile(r"<img\b[^>]*?src=[\"']([^\"']*?/_apis/wit/attachments/([0-9a-fA-F-]{36})[^\"']*)[\"']",
                              re.IGNORECASE)
+# Link types that are the same from both ends: the service keeps them on both items.
+SYMMETRIC_LINKS = {"System.LinkTypes.Related"}
 _IMG = re.compile(r"<img\b", re.IGNORECASE)
 
 
@@ -236,6 +238,8 @@ def relation_records(item_id: str, relations: list, *, rich_text: str = "") -> t
             ))
             continue
         match = re.search(r"/_apis/wit/workItems/(\d+)/?$", url, re.IGNORECASE)
+        target = match.group(1) if match else ""
+        mirror = bool(target) and (rel.endswith("-Reverse") or (rel in SYMMETRIC_LINKS and int(target) < int(item_id)))
         links.append(records.Link(
             source_id=f"{item_id}:{rel}#{counters[rel]}",
             link_type_id=rel,
@@ -244,6 +248,7 @@ def relation_records(item_id: str, relations: list, *, rich_text: str = "") -> t
             url="" if match else url,
             comment=str(attributes.get("comment") or ""),
             is_external=match is None,
+            is_mirror=mirror,
         ))
     return links, attachments
 
@@ -290,6 +295,17 @@ def work_item(body: dict, *, rich_text_fields: set[str] = frozenset(), state_cat
         attachment_count=len(attachments),
     )
     return record, links, attachments
+
+
+def people_in_fields(fields: dict) -> list[records.Person]:
+    """Everyone an item's identity fields name (assigned to, created/changed by, custom identity fields)."""
+    out = []
+    for value in fields.values():
+        if isinstance(value, dict) and ("uniqueName" in value or "descriptor" in value) and "displayName" in value:
+            found = person(value)
+            if found and found.source_id:
+                out.append(found)
+    return out
 
 
 def comment(body: dict, work_item_id: str) -> records.Comment:

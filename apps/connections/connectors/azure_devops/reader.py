@@ -5,6 +5,7 @@ Request economy (what bench/scan.py measures):
   query (`$top`, so the service never refuses with VS402337), and fetched by `workitemsbatch`, 200 ids
   per request with their relations. A page of 200 is one request; the checkpoint after it is
   {"last_id": <the highest id done>}, so a resumed read re-runs one WIQL and carries on.
+* the people the items name (identity fields) are yielded as Person records, once per page.
 * counts that need no extra request come with the items: System.Rev (revisions), System.CommentCount
   (comments), the AttachedFile relations (attachments and their sizes), the link relations.
 * the `comments` and `revisions` streams read per item (continuationToken / $skip paging), only for items
@@ -172,11 +173,15 @@ class AzureDevOpsReader(Source):
             ids = self.ids_after(project, last)
             for start in range(0, len(ids), BATCH):
                 chunk = ids[start:start + BATCH]
+                people: dict[str, records.Person] = {}
                 for body in self.work_items_batch(project, chunk):
                     item, links, attachments = parse.work_item(body, rich_text_fields=rich, state_categories=categories)
                     yield item
                     yield from links
                     yield from attachments
+                    for someone in parse.people_in_fields(item.fields):
+                        people.setdefault(someone.source_id, someone)
+                yield from people.values()  # the people this page names, once each
                 last = chunk[-1]
                 yield records.StateCheckpoint("work_items", {"last_id": last})
             if len(ids) < WIQL_PAGE:
