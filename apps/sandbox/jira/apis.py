@@ -457,6 +457,27 @@ def labels(request, ctx, api):
     return respond(request, page_bean(request, values[start:start + max_results], start, max_results, len(values)))
 
 
+@jira_adapter.endpoint(name="mypermissions", scope=SCOPE_READ)
+def my_permissions(request, ctx, api):
+    """What the caller may do: the token's scopes decide (a read-only scoped token cannot write)."""
+    _check_api(ctx, api)
+    wanted = list_param(request.GET.get("permissions"))
+    if ctx.site.kind == "jira_cloud" and not wanted:
+        raise jira_error(400, "The 'permissions' parameter is required; name the permission keys, comma-separated.")
+    unknown = [key for key in wanted if key not in catalog.PERMISSIONS]
+    if unknown:
+        raise jira_error(400, f"Invalid permission key(s): {', '.join(unknown)}.")
+    if request.GET.get("projectKey"):
+        project_or_404(ctx.site, request.GET["projectKey"])
+    scopes = set(ctx.token.scopes or []) if ctx.token else set()
+    out = {}
+    for key in wanted or list(catalog.PERMISSIONS):
+        permission_id, name, scope = catalog.PERMISSIONS[key]
+        out[key] = {"id": permission_id, "key": key, "name": name, "type": "PROJECT", "description": name + ".",
+                    "havePermission": scope in scopes}
+    return respond(request, {"permissions": out})
+
+
 # --- users ------------------------------------------------------------------------------------------
 @jira_adapter.endpoint(name="user.get", scope=SCOPE_USER)
 def user_get(request, ctx, api):

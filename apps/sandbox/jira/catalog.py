@@ -175,3 +175,19 @@ RANK_FIELD_ID = 10019
 # Entity property limits (Jira Cloud): key length and value size in bytes.
 PROPERTY_KEY_MAX = 255
 PROPERTY_VALUE_MAX_BYTES = 32768
+
+# Permission keys /mypermissions answers about: key -> (id, name, the token scope that grants it).
+PERMISSIONS = {
+    "BROWSE_PROJECTS": ("10", "Browse Projects", "read:jira-work"),
+    "CREATE_ISSUES": ("11", "Create Issues", "write:jira-work"),
+    "EDIT_ISSUES": ("12", "Edit Issues", "write:jira-work"),
+    "TRANSITION_ISSUES": ("46", "Transition Issues", "write:jira-work"),
+    "ADD_COMMENTS": ("15", "Add Comments", "write:jira-work"),
+    "CREATE_ATTACHMENTS": ("19", "Create Attachments", "write:jira-work"),
+    "LINK_ISSUES": ("21", "Link Issues", "write:jira-work"),
+    "SCHEDULE_ISSUES": ("28", "Schedule Issues", "write:jira-work"),
+    "MODIFY_REPORTER": ("30", "Modify Reporter", "write:jira-work"),
+    "DELETE_ISSUES": ("16", "Delete Issues", "write:jira-work"),
+    "ASSIGN_ISSUES": ("13", "Assign Issues", "write:jira-work"),
+    "ADMINISTER_PROJECTS": ("23", "Administer Projects", "manage:jira-configuration"),
+}

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<slug:site>/browse/<str:key>/", views.issue_page, name="issue_page"),
     path("<slug:site>/attachments/<int:attachment_id>/", views.attachment_download, name="attachment_download"),
     re_path(_API + r"myself/?$", apis.myself),
+    re_path(_API + r"mypermissions/?$", apis.my_permissions),
     re_path(_API + r"serverInfo/?$", apis.server_info),
     re_path(_API + r"project/search/?$", apis.project_search),
     re_path(_API + r"project/?$", apis.project_list),

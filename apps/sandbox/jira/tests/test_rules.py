@@ -56,6 +56,15 @@ def test_a_read_only_scoped_token_cannot_write(cloud_site, project, make_client,
     assert response.status_code == 401
     assert response.body == {"code": 401, "message": "Unauthorized; scope does not match"}
     assert not JiraIssue.objects.filter(site=cloud_site).exists()
+    permissions = reader.get("/rest/api/3/mypermissions", permissions="BROWSE_PROJECTS,CREATE_ISSUES").body["permissions"]
+    assert permissions["BROWSE_PROJECTS"]["havePermission"] is True and permissions["CREATE_ISSUES"]["havePermission"] is False
+
+
+def test_my_permissions(jira, project):
+    permissions = jira.get("/rest/api/3/mypermissions", permissions="CREATE_ISSUES,LINK_ISSUES", projectKey="MIG").body
+    assert {k: v["havePermission"] for k, v in permissions["permissions"].items()} == {"CREATE_ISSUES": True, "LINK_ISSUES": True}
+    assert jira.get("/rest/api/3/mypermissions").status_code == 400
+    assert jira.get("/rest/api/3/mypermissions", permissions="FLY").status_code == 400
 
 
 # --- creating issues ---------------------------------------------------------------------------------
