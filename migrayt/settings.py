@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.connections",
     "apps.catalog",
+    "apps.runs",
 ]
 
 # The sandbox emulates Azure DevOps and Jira for the demo, tests and benchmarks. Never on in production
@@ -306,6 +307,15 @@ CATALOG_SCAN_STEP_SECONDS = env_int("MIGRAYT_SCAN_STEP_SECONDS", 60, minimum=1)
 CATALOG_SCAN_STALE_SECONDS = env_int("MIGRAYT_SCAN_STALE_SECONDS", 120, minimum=2)
 if CATALOG_SCAN_STEP_SECONDS >= CELERY_TASK_SOFT_TIME_LIMIT:
     raise ConfigurationError("MIGRAYT_SCAN_STEP_SECONDS must be shorter than CELERY_TASK_SOFT_TIME_LIMIT.")
+
+# Runs (apps/runs): each task works for at most RUNS_SLICE_SECONDS, then re-enqueues the next step; the lease
+# on a run outlives a slice, so a second delivery of the same step waits instead of writing too.
+RUNS_SLICE_SECONDS = env_int("MIGRAYT_RUNS_SLICE_SECONDS", 20, minimum=1)
+RUNS_LEASE_SECONDS = env_int("MIGRAYT_RUNS_LEASE_SECONDS", 90, minimum=5)
+RUNS_PARALLEL_REQUESTS = env_int("MIGRAYT_RUNS_PARALLEL_REQUESTS", 4, minimum=1)
+RUNS_PREVIEW_TTL_HOURS = env_int("MIGRAYT_RUNS_PREVIEW_TTL_HOURS", 24, minimum=1)
+if RUNS_SLICE_SECONDS * 2 >= RUNS_LEASE_SECONDS:
+    raise ConfigurationError("MIGRAYT_RUNS_LEASE_SECONDS must be more than twice MIGRAYT_RUNS_SLICE_SECONDS.")
 
 # deploy: Amazon SQS. The queues exist already (Terraform makes them, with a dead-letter queue), so kombu
 # is given their URLs and never lists or creates queues. A message comes back to another worker when its

@@ -1,0 +1,222 @@
+"""One source item -> what will be written (records.ItemWrite), with every warning the preview shows.
+
+Plain functions over a WorkItem and the MappingPlan. Fields the neutral model names (title, description,
+state, assignee, priority, tags, area, iteration) are routed by the rule's target field; every other
+source field goes through its FieldRule's transform into `fields`.
+"""
+
+import hashlib
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from apps.connections.connectors import records
+from apps.mappings.drafting.proposals import Transform
+from apps.mappings.plan import FieldRule, MappingPlan
+from apps.mappings.transforms import html_to_adf, html_to_wiki
+
+SUMMARY_MAX = 255
+TEXT_MAX = 32767  # Jira's limit for a text field (and a description)
+PLAIN_FIELD_MAX = 255
+# Targets the ItemWrite has a place for; anything else lands in `fields`.
+SUMMARY, DESCRIPTION, ASSIGNEE, REPORTER, PRIORITY, LABELS, COMPONENTS, STATUS = (
+    "summary", "description", "assignee", "reporter", "priority", "labels", "components", "status")
+SPRINT_TARGETS = {"sprint", "customfield_10020"}
+
+
+@dataclass
+class Warning:
+    code: str  # value_unmapped, text_cut, person_no_account, attachment_too_large, formatting, ...
+    message: str  # names fields and values of the schema, never ticket text
+
+
+@dataclass
+class Draft:
+    write: records.ItemWrite | None  # None: the item's type is not migrated
+    warnings: list[Warning] = field(default_factory=list)
+    sprint_source_id: str = ""
+
+    @property
+    def payload_sha256(self) -> str:
+        return payload_hash(self.write) if self.write else ""
+
+
+def payload_hash(write: Any) -> str:
+    """A stable hash of what was written: in the id map instead of the content itself."""
+    def default(value):
+        if isinstance(value, datetime | date):
+            return value.isoformat()
+        if hasattr(value, "__dataclass_fields__"):
+            return {k: getattr(value, k) for k in value.__dataclass_fields__}
+        return str(value)
+    blob = json.dumps(write, default=default, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _plain(text: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", text or "")).strip()
+
+
+def _cut(value: str, limit: int, what: str, warnings: list[Warning]) -> str:
+    if len(value) > limit:
+        warnings.append(Warning("text_cut", f"{what} is longer than {limit} characters and will be cut "
+                                f"(by {len(value) - limit})."))
+        return value[:limit]
+    return value
+
+
+class Drafter:
+    """Builds ItemWrites for one run. `rich_text` is "adf" (Jira Cloud) or "wiki" (Data Center)."""
+
+    def __init__(self, plan: MappingPlan, *, rich_text: str = "adf", components: dict[str, str] | None = None,
+                 sprints: dict[str, str] | None = None):
+        self.plan = plan
+        self.rich_text = rich_text
+        self.components = components or {}  # source area id -> destination component id
+        self.sprints = sprints or {}  # source iteration id -> destination sprint id
+        self.by_target = {rule.target_field: rule for rule in plan.fields.values() if rule.target_field}
+
+    # -- people and values -------------------------------------------------------------------------------
+    def person(self, person: records.Person | None, what: str, warnings: list[Warning]) -> str:
+        if person is None:
+            return ""
+        if person.source_id in self.plan.people:
+            target = self.plan.people[person.source_id]
+            if target:
+                return target
+            warnings.append(Warning("person_no_account", f"{what}: {person.display_name or person.source_id} has "
+                                    "no account in the destination; the name is kept as text."))
+            return ""
+        if self.plan.default_person:
+            warnings.append(Warning("person_default", f"{what}: {person.display_name or person.source_id} is not "
+                                    "mapped; the default person is used."))
+            return self.plan.default_person
+        warnings.append(Warning("person_no_account", f"{what}: {person.display_name or person.source_id} is not "
+                                "mapped to an account and there is no default person."))
+        return ""
+
+    def mapped_value(self, rule: FieldRule, value: Any, warnings: list[Warning]) -> Any:
+        key = str(value)
+        if key in rule.values:
+            return rule.values[key]
+        warnings.append(Warning("value_unmapped", f"Value “{key}” of {rule.source_field} has no mapping; it is "
+                                "left out."))
+        return None
+
+    def rich(self, value: str, what: str, warnings: list[Warning]):
+        conversion = (html_to_adf if self.rich_text == "adf" else html_to_wiki)(value or "")
+        for warning in conversion.warnings:
+            warnings.append(Warning("formatting", f"{what}: {warning.message}"))
+        if self.rich_text == "wiki":
+            return _cut(conversion.value, TEXT_MAX, what, warnings)
+        if len(json.dumps(conversion.value)) > TEXT_MAX * 4:
+            warnings.append(Warning("text_cut", f"{what} is larger than the destination accepts and will be cut."))
+        return conversion.value
+
+    def transform(self, rule: FieldRule, value: Any, warnings: list[Warning]) -> Any:
+        transform = rule.transform
+        if value in (None, ""):
+            return None
+        if transform == Transform.MAP_VALUES:
+            return self.mapped_value(rule, value, warnings)
+        if transform == Transform.RICH_TEXT:
+            return self.rich(str(value), rule.source_field, warnings)
+        if transform == Transform.TO_PLAIN_TEXT:
+            plain = _plain(str(value))
+            if plain != str(value).strip():
+                warnings.append(Warning("formatting", f"{rule.source_field}: formatting is dropped in a plain text "
+                                        "field."))
+            return _cut(plain, PLAIN_FIELD_MAX, rule.source_field, warnings)
+        if transform == Transform.PERSON:
+            person = value if isinstance(value, records.Person) else records.Person(source_id=str(value))
+            return self.person(person, rule.source_field, warnings) or None
+        if transform == Transform.NUMBER:
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                warnings.append(Warning("value_invalid", f"{rule.source_field}: “{value}” is not a number; left out."))
+                return None
+        if transform == Transform.HOURS_TO_SECONDS:
+            try:
+                return int(round(float(value) * 3600))
+            except (TypeError, ValueError):
+                return None
+        if transform == Transform.DATE:
+            return str(value)[:10] if rule.target_field and "date" in rule.target_field.lower() else value
+        if transform == Transform.TAGS_TO_LABELS:
+            return [re.sub(r"\s+", "_", t.strip()) for t in str(value).split(";") if t.strip()]
+        return value
+
+    # -- one item ----------------------------------------------------------------------------------------
+    def draft(self, item: records.WorkItem, *, source_url: str = "", parent_id: str = "",
+              parent_key: str = "") -> Draft:
+        warnings: list[Warning] = []
+        type_rule = self.plan.types.get(item.type_id)
+        if type_rule is None or not type_rule.target_type:
+            return Draft(None, [Warning("type_unmapped", f"Items of type {item.type_id} are not migrated.")])
+        summary = _cut(item.title or f"({item.type_id} {item.key})", SUMMARY_MAX, "The title", warnings)
+        description = None
+        labels: list[str] = list(item.labels) if self._wants("labels", "System.Tags") else []
+        labels = [re.sub(r"\s+", "_", label) for label in labels]
+        components: list[str] = []
+        fields: dict[str, Any] = {}
+        priority = ""
+        assignee = self.person(item.assignee, "Assigned to", warnings) if self._wants(ASSIGNEE, "System.AssignedTo") else ""
+        reporter = self.person(item.created_by, "Created by", warnings) if self._wants(REPORTER, "System.CreatedBy") else ""
+        for rule in self.plan.fields.values():
+            if rule.transform in (Transform.DROP, Transform.HISTORY) or not rule.target_field:
+                continue
+            source_field = rule.source_field
+            value = item.fields.get(source_field)
+            target = rule.target_field
+            if source_field == "System.Title" or target in (SUMMARY, STATUS, ASSIGNEE, REPORTER, LABELS):
+                continue
+            if source_field in ("System.IterationPath", "System.AreaPath") or target in SPRINT_TARGETS or target == COMPONENTS:
+                continue
+            if source_field == "System.Description" or target == DESCRIPTION:
+                if value:
+                    description = self.rich(str(value), "The description", warnings)
+                continue
+            if target == PRIORITY:
+                mapped = self.transform(rule, value, warnings)
+                priority = str(mapped) if mapped else ""
+                continue
+            transformed = self.transform(rule, value, warnings)
+            if transformed is not None:
+                fields[target] = transformed
+        if description is None and item.description and DESCRIPTION not in self.by_target:
+            description = self.rich(item.description, "The description", warnings)
+        # Areas: components (or labels), iterations: sprints.
+        if item.area_id:
+            if self.plan.areas_as_labels:
+                target = self.plan.areas.get(item.area_id, "")
+                if target:
+                    labels.append(re.sub(r"\s+", "_", target.removeprefix("create:")))
+            elif item.area_id in self.components:
+                components.append(self.components[item.area_id])
+            elif item.area_id in self.plan.areas:
+                target = self.plan.areas[item.area_id]
+                if not target.startswith("create:"):
+                    components.append(target)
+        sprint = item.iteration_id if item.iteration_id in self.plan.iterations else ""
+        status = self.plan.states.get((item.type_id, item.state), "")
+        if item.state and not status:
+            warnings.append(Warning("state_unmapped", f"State “{item.state}” of {item.type_id} has no mapping; the "
+                                    "item stays in the destination's first status."))
+        write = records.ItemWrite(
+            source_id=item.source_id, type_id=type_rule.target_type, summary=summary, source_url=source_url,
+            source_key=item.key, parent_id=parent_id, parent_key=parent_key, description=description,
+            fields=fields, labels=tuple(dict.fromkeys(labels)), component_ids=tuple(dict.fromkeys(components)),
+            priority=priority, assignee=assignee, reporter=reporter, target_status=status,
+        )
+        return Draft(write, warnings, sprint_source_id=sprint)
+
+    def _wants(self, target: str, source_field: str) -> bool:
+        """A neutral field is written unless the mapping says where else it goes or drops it."""
+        rule = self.plan.fields.get(source_field)
+        if rule is None:
+            return True
+        return rule.target_field == target and rule.transform not in (Transform.DROP, Transform.HISTORY)

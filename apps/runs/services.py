@@ -1,0 +1,370 @@
+"""Runs: create, start, step, pause, resume, cancel, retry the failed, roll back, kick a stalled run.
+
+Every control writes an audit row (ids and counts only). The step runs one bounded slice of the engine
+under the run's lease (see store.py) and enqueues the next step on commit.
+"""
+
+import logging
+import os
+import socket
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.connections.connectors.errors import ConnectorError
+from apps.core.exceptions import ApplicationError
+from apps.core.services import audit_record
+from apps.mappings.plan import MappingPlan
+from apps.runs import store as run_store
+from apps.runs.engine.execute import Engine
+from apps.runs.engine.ports import LeaseLost, Stop
+from apps.runs.models import IdMapEntry, Run, RunError, RunItem, empty_progress
+from apps.runs.planjson import plan_from_dict, plan_to_dict
+
+logger = logging.getLogger(__name__)
+
+ROLLBACK_CONFIRMATION = "ROLL BACK {run_id}"
+
+
+def _actor_kind(actor, actor_kind: str | None) -> str:
+    return actor_kind or ("user" if getattr(actor, "is_authenticated", False) else "system")
+
+
+def _audit(run: Run, action: str, *, actor=None, actor_kind: str | None = None, **data) -> None:
+    audit_record(organisation=run.organisation, actor=actor, actor_kind=_actor_kind(actor, actor_kind),
+                 action=action, target=run, data={"kind": run.kind, "phase": run.phase, **data})
+
+
+def run_payment_required(*, run: Run) -> bool:
+    """The billing hook (issue 10): a live run will check here that its usage is paid. Always False for
+    now, so nothing is blocked."""
+    return False
+
+
+def run_create(*, organisation, actor, kind: str, plan: MappingPlan, source_connection, destination_connection,
+               mapping_version_id: int | None = None, type_levels: dict | None = None,
+               actor_kind: str | None = None, start: bool = True) -> Run:
+    if kind not in Run.Kind.values:
+        raise ApplicationError(f"A run is a preview or live, not {kind!r}.")
+    for connection, role in ((source_connection, "source"), (destination_connection, "destination")):
+        if connection is None or connection.organisation_id != organisation.pk:
+            raise ApplicationError(f"The {role} connection is missing or belongs to another organisation.")
+    if source_connection.kind != "azure_devops" or destination_connection.kind not in ("jira_cloud",
+                                                                                       "jira_data_center"):
+        raise ApplicationError("This version migrates from Azure DevOps to Jira Cloud or Jira Data Center.")
+    plan_data = plan_to_dict(plan)
+    plan_data["destination_type_levels"] = type_levels or {}
+    with transaction.atomic():
+        run = Run.objects.create(
+            organisation=organisation, kind=kind, plan=plan_data, mapping_version_id=mapping_version_id,
+            source_connection=source_connection, destination_connection=destination_connection,
+            source_project=plan.source_project, destination_project=plan.destination_project,
+            started_by=actor if getattr(actor, "is_authenticated", False) else None, progress=empty_progress())
+        _audit(run, "run.created", actor=actor, actor_kind=actor_kind, mapping_version_id=mapping_version_id)
+        if kind == Run.Kind.LIVE and run_payment_required(run=run):
+            raise ApplicationError("This run is not paid for yet.")
+        if start:
+            run_enqueue(run=run)
+    return run
+
+
+def run_create_from_version(*, organisation, actor, kind: str, mapping_version_id: int,
+                            actor_kind: str | None = None) -> Run:
+    from apps.catalog.selectors import catalog_schema
+    from apps.mappings.models import MappingVersion
+    from apps.mappings.selectors import mapping_version_plan
+
+    try:
+        version = MappingVersion.objects.for_organisation(organisation).select_related(
+            "mapping_set__source_scan__connection", "mapping_set__destination_scan__connection").get(
+            pk=mapping_version_id)
+    except (MappingVersion.DoesNotExist, ValueError, TypeError):
+        raise ApplicationError("No such approved mapping version in this organisation.") from None
+    mapping_set = version.mapping_set
+    source_scan, destination_scan = mapping_set.source_scan, mapping_set.destination_scan
+    if not source_scan or not destination_scan or not source_scan.connection or not destination_scan.connection:
+        raise ApplicationError("The mapping's source or destination scan (or its connection) no longer exists.")
+    levels = {}
+    schema = catalog_schema(destination_scan)
+    if schema:
+        levels = {t.source_id: t.hierarchy_level for t in schema.work_item_types}
+    return run_create(organisation=organisation, actor=actor, kind=kind, plan=mapping_version_plan(version),
+                      source_connection=source_scan.connection, destination_connection=destination_scan.connection,
+                      mapping_version_id=version.pk, type_levels=levels, actor_kind=actor_kind)
+
+
+def run_enqueue(*, run: Run, countdown: float = 0) -> None:
+    from apps.runs.tasks import run_step
+
+    run_id, step = run.pk, run.step
+    transaction.on_commit(lambda: run_step.apply_async(kwargs={"run_id": run_id, "step": step},
+                                                       countdown=countdown or None))
+
+
+# --- the step --------------------------------------------------------------------------------------------
+
+
+def _engine_for(run: Run, store) -> tuple[Engine, list]:
+    from apps.connections.connectors.jira.writer import JiraWriter
+    from apps.connections.services import connection_connector
+    from apps.runs.adapters import AdoSource, JiraDestination
+
+    if run.source_connection is None or run.destination_connection is None:
+        raise ApplicationError("A connection this run uses was deleted.")
+    plan = plan_from_dict(run.plan)
+    source_connector = connection_connector(run.source_connection)
+    closers = [source_connector]
+    destination = None
+    if not run.is_preview or run.phase == "plan":
+        destination_connector = connection_connector(run.destination_connection)
+        closers.append(destination_connector)
+        writer = JiraWriter(destination_connector, run_id=str(run.uid))
+        destination = JiraDestination(writer, project=run.destination_project,
+                                      parallel=getattr(settings, "RUNS_PARALLEL_REQUESTS", 4))
+    engine = Engine(plan=plan, source=AdoSource(source_connector, project=run.source_project),
+                    destination=None if run.is_preview else destination, store=store,
+                    budget_seconds=getattr(settings, "RUNS_SLICE_SECONDS", 20),
+                    type_levels=run.plan.get("destination_type_levels") or {})
+    if run.is_preview and destination is not None:
+        engine.attachment_limit = destination.attachment_limit_bytes
+    return engine, closers
+
+
+def run_step_execute(*, run_id: int, step: int) -> str:
+    """One slice of a run. Returns what happened (for logs and tests): stale, busy, paused, cancelled,
+    failed, finished or continued."""
+    run = Run.unscoped.filter(pk=run_id).first()
+    if run is None or run.step != step or not run.is_active:
+        return "stale"
+    owner = run_store.lease_owner_name()
+    if not run_store.lease_acquire(run_id=run_id, step=step, owner=owner):
+        run.refresh_from_db()
+        if run.step == step and run.is_active:
+            wait = max(1.0, min(15.0, ((run.lease_until or timezone.now()) - timezone.now()).total_seconds() + 1))
+            from apps.runs.tasks import run_step
+
+            run_step.apply_async(kwargs={"run_id": run_id, "step": step}, countdown=wait)
+        return "busy"
+    run.refresh_from_db()
+    if run.state == Run.State.QUEUED:
+        run.state, run.started_at = Run.State.RUNNING, run.started_at or timezone.now()
+        run.save(update_fields=["state", "started_at"])
+        _audit(run, "run.started", actor_kind="system")
+    if run.state == Run.State.ROLLING_BACK:
+        return _rollback_step(run, owner)
+    store = run_store.RunStore(run, owner=owner)
+    outcome, countdown = "continued", 0.0
+    closers = []
+    try:
+        if run.cancel_requested or run.pause_requested:
+            raise Stop("cancel" if run.cancel_requested else "pause")
+        engine, closers = _engine_for(run, store)
+        phase_before = run.phase
+        result = engine.step()
+        if result.phase_done:
+            _audit(store.run, "run.phase_finished", actor_kind="system", finished_phase=phase_before,
+                   progress=store.run.progress.get(phase_before, {}))
+        if result.finished:
+            outcome = "finished"
+    except Stop as stop:
+        outcome = "cancelled" if str(stop) == "cancel" else "paused"
+    except LeaseLost:
+        return "lease_lost"
+    except ConnectorError as exc:
+        if exc.kind == "transient":
+            countdown = min(60.0, float(exc.details.get("retry_after_seconds") or 10))
+            logger.warning("run %s: %s; trying again in %.0fs", run_id, exc.code, countdown)
+        else:
+            outcome = "failed"
+            _fail(run_id, owner, exc.code, f"{exc.message}")
+    except ApplicationError as exc:
+        outcome = "failed"
+        _fail(run_id, owner, "error", exc.message)
+    except Exception:
+        logger.exception("run %s: step %s failed", run_id, step)
+        outcome = "failed"
+        _fail(run_id, owner, "internal_error", "The run stopped on an internal error; it can be resumed.")
+    finally:
+        for closer in closers:
+            closer.close()
+    _step_finish(run_id, owner, step, outcome, countdown)
+    return outcome
+
+
+def _fail(run_id: int, owner: str, code: str, message: str) -> None:
+    Run.unscoped.filter(pk=run_id, lease_owner=owner).update(state=Run.State.FAILED, error_code=code[:60],
+                                                             error_message=message, updated_at=timezone.now())
+
+
+def _step_finish(run_id: int, owner: str, step: int, outcome: str, countdown: float) -> None:
+    with transaction.atomic():
+        run = Run.unscoped.select_for_update().filter(pk=run_id, lease_owner=owner).first()
+        if run is None:
+            return
+        run.step = step + 1
+        run.lease_owner, run.lease_until = "", None
+        if outcome == "paused":
+            run.state, run.pause_requested = Run.State.PAUSED, False
+        elif outcome == "cancelled":
+            run.state, run.cancel_requested, run.finished_at = Run.State.CANCELLED, False, timezone.now()
+        run.updated_at = timezone.now()
+        run.save()
+        if outcome in ("paused", "cancelled", "failed", "finished"):
+            _audit(run, f"run.{outcome}", actor_kind="system", error_code=run.error_code)
+        if outcome == "continued" and run.is_active:
+            run_enqueue(run=run, countdown=countdown)
+
+
+# --- controls --------------------------------------------------------------------------------------------
+
+
+def _locked(run: Run) -> Run:
+    return Run.unscoped.select_for_update().get(pk=run.pk)
+
+
+def run_pause(*, run: Run, actor, actor_kind: str | None = None) -> Run:
+    with transaction.atomic():
+        run = _locked(run)
+        if run.state not in (Run.State.QUEUED, Run.State.RUNNING):
+            raise ApplicationError(f"Only a queued or running run can be paused; this one is {run.state}.")
+        run.pause_requested = True
+        run.save(update_fields=["pause_requested"])
+        if not run.lease_owner:  # nothing running it now: pause at once
+            run.state, run.pause_requested = Run.State.PAUSED, False
+            run.save(update_fields=["state", "pause_requested"])
+        _audit(run, "run.pause_requested", actor=actor, actor_kind=actor_kind)
+    return run
+
+
+def run_resume(*, run: Run, actor, actor_kind: str | None = None) -> Run:
+    with transaction.atomic():
+        run = _locked(run)
+        if run.state not in (Run.State.PAUSED, Run.State.FAILED):
+            raise ApplicationError(f"Only a paused or failed run can be resumed; this one is {run.state}.")
+        if run.is_preview and run.is_expired:
+            raise ApplicationError("This preview has expired; make a new one.")
+        run.state, run.pause_requested, run.error_code, run.error_message = Run.State.RUNNING, False, "", ""
+        run.step += 1  # any old message of this chain is now stale
+        run.lease_owner, run.lease_until = "", None
+        run.save()
+        _audit(run, "run.resumed", actor=actor, actor_kind=actor_kind)
+        run_enqueue(run=run)
+    return run
+
+
+def run_cancel(*, run: Run, actor, actor_kind: str | None = None) -> Run:
+    with transaction.atomic():
+        run = _locked(run)
+        if run.state in (Run.State.FINISHED, Run.State.CANCELLED, Run.State.ROLLED_BACK):
+            raise ApplicationError(f"This run is {run.state} already.")
+        if run.state in (Run.State.QUEUED, Run.State.RUNNING) and run.lease_owner:
+            run.cancel_requested = True
+        else:
+            run.state, run.finished_at = Run.State.CANCELLED, timezone.now()
+        run.save()
+        _audit(run, "run.cancel_requested", actor=actor, actor_kind=actor_kind)
+    return run
+
+
+def run_retry_failed(*, run: Run, actor, actor_kind: str | None = None) -> int:
+    """Put the failed items back in the queue and run the phases again from the items on."""
+    with transaction.atomic():
+        run = _locked(run)
+        if run.is_active or run.is_preview:
+            raise ApplicationError("Retry the failed items of a live run once it has stopped.")
+        count = RunItem.unscoped.filter(run_id=run.pk, state=RunItem.State.FAILED).update(
+            state=RunItem.State.PENDING, error_code="", error_message="", error_phase="")
+        RunError.unscoped.filter(run_id=run.pk, resolved=False).update(resolved=True)
+        if count == 0 and run.state == Run.State.FINISHED:
+            raise ApplicationError("This run has no failed items.")
+        progress = run.progress
+        progress["items"]["failed"] = 0
+        for phase in ("states", "links", "remote_links", "sprints", "verify"):
+            progress[phase].update(done=0, failed=0, skipped=0)
+        cursor = {k: v for k, v in (run.cursor or {}).items() if k in ("plan",)}
+        run.cursor, run.progress = cursor, progress
+        run.phase = "items" if run.phase not in ("plan", "structure") else run.phase
+        run.state, run.finished_at, run.error_code, run.error_message = Run.State.RUNNING, None, "", ""
+        run.step += 1
+        run.lease_owner, run.lease_until = "", None
+        run.save()
+        _audit(run, "run.retry_failed", actor=actor, actor_kind=actor_kind, items=count)
+        run_enqueue(run=run)
+    return count
+
+
+def run_rollback(*, run: Run, actor, confirmation: str, actor_kind: str | None = None) -> Run:
+    """Delete what this run created, after the person typed `ROLL BACK <run id>`."""
+    expected = ROLLBACK_CONFIRMATION.format(run_id=run.pk)
+    if (confirmation or "").strip() != expected:
+        raise ApplicationError(f"Type “{expected}” to confirm: this deletes every item this run created.",
+                               extra={"expected": expected})
+    with transaction.atomic():
+        run = _locked(run)
+        if run.is_preview:
+            raise ApplicationError("A preview wrote nothing; there is nothing to roll back.")
+        if run.is_active:
+            raise ApplicationError("Pause or cancel the run before rolling it back.")
+        run.state, run.step, run.lease_owner, run.lease_until = Run.State.ROLLING_BACK, run.step + 1, "", None
+        run.save()
+        _audit(run, "run.rollback_started", actor=actor, actor_kind=actor_kind,
+               items=IdMapEntry.unscoped.filter(run_id=run.pk, phase="items", rolled_back=False).count())
+        run_enqueue(run=run)
+    return run
+
+
+def _rollback_step(run: Run, owner: str) -> str:
+    from apps.connections.connectors.jira.writer import JiraWriter
+    from apps.connections.services import connection_connector
+    from apps.runs.adapters import JiraDestination
+
+    entries = list(IdMapEntry.unscoped.filter(run_id=run.pk, phase="items", rolled_back=False)
+                   .order_by("-written_at", "-id")[:200])
+    outcome = "continued"
+    if entries:
+        with connection_connector(run.destination_connection) as connector:
+            destination = JiraDestination(JiraWriter(connector, run_id=str(run.uid)), project=run.destination_project)
+            done = []
+            try:
+                for entry in entries:  # children were written after their parents: deleted first
+                    destination.delete_item(destination_id=entry.destination_id)
+                    done.append(entry.pk)
+            except ConnectorError as exc:
+                logger.warning("run %s: rollback paused on %s", run.pk, exc.code)
+            IdMapEntry.unscoped.filter(pk__in=done).update(rolled_back=True)
+    else:
+        Run.unscoped.filter(pk=run.pk, lease_owner=owner).update(state=Run.State.ROLLED_BACK,
+                                                                  finished_at=timezone.now())
+        run.refresh_from_db()
+        _audit(run, "run.rolled_back", actor_kind="system")
+        outcome = "rolled_back"
+    with transaction.atomic():
+        Run.unscoped.filter(pk=run.pk, lease_owner=owner).update(step=run.step + 1, lease_owner="", lease_until=None,
+                                                                 updated_at=timezone.now())
+        if outcome == "continued":
+            run.step += 1
+            run_enqueue(run=run)
+    return outcome
+
+
+def runs_kick_stalled(*, older_than_seconds: int = 0) -> int:
+    """Enqueue the next step of every active run nobody is working on (its lease free, expired or held by a
+    process that died): what a worker does when it starts, and the watchdog. A duplicate message is
+    harmless: the step number drops the second one."""
+    now = timezone.now()
+    kicked = 0
+    candidates = Run.unscoped.filter(state__in=Run.ACTIVE_STATES, updated_at__lte=now - timedelta(
+        seconds=older_than_seconds))
+    for run in candidates.filter(Q(lease_owner="") | Q(lease_until__lt=now) | Q(lease_owner__startswith=socket.gethostname())):
+        if run.lease_owner and run.lease_until and run.lease_until >= now and not run_store.lease_holder_dead(
+                run.lease_owner):
+            continue
+        with transaction.atomic():
+            run_enqueue(run=run)
+        kicked += 1
+    if kicked:
+        logger.info("kicked %d stalled run(s) (pid %s)", kicked, os.getpid())
+    return kicked

@@ -1,0 +1,149 @@
+"""Test and bench support: a seeded Azure DevOps sandbox project, an empty Jira sandbox project, the two
+connections, and a mapping plan between them (what an approved mapping of the Agile process gives)."""
+
+from dataclasses import dataclass
+
+from apps.mappings.drafting.proposals import Transform
+from apps.mappings.plan import FieldRule, MappingPlan, TypeRule
+
+ADO_PAT = "runs-ado-pat"  # noqa: S105 - a sandbox credential made for the tests
+JIRA_TOKEN = "runs-jira-token"  # noqa: S105
+JIRA_EMAIL = "sandbox.admin@migrayt.local"
+ADO_PROJECT = "Fabrikam Fiber"
+JIRA_PROJECT = "MIG"
+TYPES = {"Epic": "Epic", "Feature": "Story", "User Story": "Story", "Task": "Sub-task", "Bug": "Bug"}
+TYPE_LEVELS = {"Epic": 1, "Story": 0, "Task": 0, "Bug": 0, "Sub-task": -1}
+STATES = {"New": "To Do", "Active": "In Progress", "Resolved": "In Review", "Closed": "Done", "Removed": "Done"}
+LINKS = {"System.LinkTypes.Related": "Relates", "System.LinkTypes.Dependency-Forward": "Blocks",
+         "System.LinkTypes.Duplicate-Forward": "Duplicate"}
+
+
+@dataclass
+class SandboxPair:
+    ado_site: object
+    jira_site: object
+    source: object  # Connection
+    destination: object  # Connection
+    plan: MappingPlan
+
+
+def agile_to_jira_plan(*, iterations: dict[str, str] | None = None) -> MappingPlan:
+    return MappingPlan(
+        version_id=0, source_kind="azure_devops", destination_kind="jira_cloud", source_project=ADO_PROJECT,
+        destination_project=JIRA_PROJECT,
+        types={k: TypeRule(k, v) for k, v in TYPES.items()},
+        fields={
+            "System.Title": FieldRule("System.Title", "summary", Transform.COPY),
+            "System.Description": FieldRule("System.Description", "description", Transform.RICH_TEXT),
+            "Microsoft.VSTS.Common.Priority": FieldRule("Microsoft.VSTS.Common.Priority", "priority",
+                                                         Transform.MAP_VALUES,
+                                                         {"1": "Highest", "2": "High", "3": "Medium", "4": "Low"}),
+            "System.Tags": FieldRule("System.Tags", "labels", Transform.TAGS_TO_LABELS),
+            "System.History": FieldRule("System.History", None, Transform.HISTORY),
+        },
+        states={(t, s): target for t in TYPES for s, target in STATES.items()},
+        iterations=iterations or {},
+        link_types=dict(LINKS),
+    )
+
+
+def sandbox_pair(*, organisation, actor, base_url: str, items: int, seed: int = 1, slug: str = "runs",
+                 sprints: bool = False) -> SandboxPair:
+    from apps.connections.services import connection_create
+    from apps.sandbox import services as sandbox
+    from apps.sandbox.jira.adapter import FULL_SCOPES
+    from apps.sandbox.jira.services import jira_principal, jira_project_create, jira_site_admin
+
+    ado = sandbox.site_create(kind="ado", slug=f"{slug}-ado")
+    sandbox.site_seed(site=ado, items=items, seed=seed)
+    sandbox.token_create(site=ado, name="runs", scopes=["vso.work_full", "vso.project"], secret=ADO_PAT)
+    jira = sandbox.site_create(kind="jira_cloud", slug=f"{slug}-jira")
+    sandbox.token_create(site=jira, name="runs", scopes=list(FULL_SCOPES),
+                         principal=jira_principal(user=jira_site_admin(site=jira)), secret=JIRA_TOKEN)
+    jira_project_create(site=jira, key=JIRA_PROJECT, name="Migration")
+    source = connection_create(organisation=organisation, actor=actor, kind="azure_devops", name=f"{slug} ADO",
+                               base_url=f"{base_url}/sandbox/ado/{ado.slug}", token=ADO_PAT)
+    destination = connection_create(organisation=organisation, actor=actor, kind="jira_cloud", name=f"{slug} Jira",
+                                    base_url=f"{base_url}/sandbox/jira/{jira.slug}", token=JIRA_TOKEN,
+                                    email=JIRA_EMAIL)
+    iterations = {}
+    if sprints:
+        from apps.sandbox.ado.models import AdoNode
+
+        for node in AdoNode.objects.filter(project__site=ado, structure="iteration", parent__isnull=False,
+                                           start_date__isnull=False, finish_date__isnull=False):
+            iterations[str(node.node_id)] = f"create:{node.name}"
+    return SandboxPair(ado, jira, source, destination, agile_to_jira_plan(iterations=iterations))
+
+
+def destination_truth(jira_site) -> dict:
+    """What the Jira sandbox holds, read from its own tables: every issue with its migrayt.source id, its
+    parent's source id, and the links between source ids."""
+    from apps.sandbox.jira.models import JiraEntityProperty, JiraIssue, JiraIssueLink
+
+    issues = list(JiraIssue.objects.filter(site=jira_site).values("id", "parent_id", "status_id"))
+    source_of = {p.issue_id: str((p.value or {}).get("source_id", ""))
+                 for p in JiraEntityProperty.objects.filter(issue__site=jira_site, key="migrayt.source")}
+    links = [(link.link_type_id, source_of.get(link.outward_issue_id), source_of.get(link.inward_issue_id))
+             for link in JiraIssueLink.objects.filter(site=jira_site)]
+    return {"issues": issues, "source_of": source_of, "links": links}
+
+
+def _canonical(kind: str, a: str, b: str) -> tuple:
+    if kind.endswith("-Reverse"):
+        return kind[: -len("-Reverse")] + "-Forward", b, a
+    if kind.endswith("-Forward"):
+        return kind, a, b
+    return (kind, *sorted((a, b)))
+
+
+def migration_check(*, ado_site, jira_site) -> dict:
+    """The crash and fault tests' verdict, from the two sandboxes' own tables (not from the run's records):
+    every source item in Jira exactly once, under the parent the type levels allow, with every mapped link
+    exactly once."""
+    import re
+
+    from apps.sandbox.ado.models import AdoWorkItem
+
+    rows = {str(w.item_id): w for w in AdoWorkItem.objects.filter(site=ado_site, is_deleted=False)}
+    level = {sid: TYPE_LEVELS[TYPES[w.work_item_type]] for sid, w in rows.items() if w.work_item_type in TYPES}
+    parent_of = {sid: str(w.fields.get("System.Parent") or "") for sid, w in rows.items()}
+
+    def expected_parent(sid):
+        climb = parent_of.get(sid, "")
+        while climb and level.get(climb) != level[sid] + 1:
+            climb = parent_of.get(climb, "")
+        return climb
+
+    expected_links = set()
+    for sid, w in rows.items():
+        for rel in w.relations:
+            match = re.search(r"/workItems/(\d+)$", str(rel.get("url", "")), re.IGNORECASE)
+            kind = str(rel.get("rel", ""))
+            target = match.group(1) if match else str(rel.get("target_id") or "")
+            if not target or kind.startswith("System.LinkTypes.Hierarchy"):
+                continue
+            canonical = _canonical(kind, sid, target)
+            if canonical[0] in LINKS and canonical[1] in level and canonical[2] in level:
+                expected_links.add((LINKS[canonical[0]], *sorted(canonical[1:])))
+    truth = destination_truth(jira_site)
+    source_of = truth["source_of"]
+    counts: dict[str, int] = {}
+    for issue in truth["issues"]:
+        sid = source_of.get(issue["id"], "")
+        counts[sid] = counts.get(sid, 0) + 1
+    duplicates = sum(n - 1 for sid, n in counts.items() if n > 1)
+    missing = sum(1 for sid in level if sid not in counts)
+    wrong_parent = 0
+    for issue in truth["issues"]:
+        sid = source_of.get(issue["id"], "")
+        if sid in level and source_of.get(issue["parent_id"], "") != expected_parent(sid):
+            wrong_parent += 1
+    from apps.sandbox.jira.catalog import LINK_TYPES
+
+    names = {k: v[0] for k, v in LINK_TYPES.items()}
+    actual = [(names.get(t, t), *sorted((a or "", b or ""))) for t, a, b in truth["links"]]
+    wrong_links = len(set(actual) ^ expected_links) + (len(actual) - len(set(actual)))
+    return {"items": len(level), "destination_issues": len(truth["issues"]), "duplicates": duplicates,
+            "missing": missing, "wrong_parent": wrong_parent, "wrong_links": wrong_links,
+            "links": len(expected_links)}
