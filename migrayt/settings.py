@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.connections",
     "apps.catalog",
+    "apps.mappings",
     "apps.runs",
 ]
 
@@ -368,6 +369,13 @@ LOGGING = {
 }
 # Celery replaces the root logger's handlers unless told not to; JSON logs keep Django's.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "plain"
+
+# mappings: the outside model that may refine a draft (apps/mappings/drafting/llm.py). Off unless both the key
+# and the model are set; production injects OPENAI_API_KEY from Secrets Manager under exactly that name.
+MAPPING_LLM_BASE_URL = env_url("OPENAI_BASE_URL", "https://api.openai.com/v1", ("https",) if PRODUCTION else ("https", "http"))
+MAPPING_LLM_API_KEY = env_str("OPENAI_API_KEY", "")
+MAPPING_LLM_MODEL = env_str("MIGRAYT_LLM_MODEL", "")
+MAPPING_LLM_TIMEOUT_SECONDS = env_int("MIGRAYT_LLM_TIMEOUT_SECONDS", 60, minimum=1)
 
 # The demo organisation and user that `make run` creates.
 DEMO_USER_EMAIL = env_str("MIGRAYT_DEMO_EMAIL", "demo@migrayt.local")

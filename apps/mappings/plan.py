@@ -47,6 +47,11 @@ class MappingPlan:
     areas_as_labels: bool = False
     # source link type -> destination link type id; None: not written
     link_types: dict[str, str | None] = field(default_factory=dict)
+    # source tag -> destination label, where a tag is renamed (the others become labels as they are)
+    tags: dict[str, str] = field(default_factory=dict)
+    # (source type, source state) -> the destination statuses to pass through, first to last, where the
+    # destination's workflow is known; absent: the engine finds the path to `states[...]` itself
+    state_paths: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     # what to carry besides fields
     comments: bool = True
     attachments: bool = True
