@@ -135,6 +135,13 @@ def page_bean(request, values, start, max_results, total, *, key="values") -> di
     return data
 
 
+def page_of(request, values: list, *, default: int, maximum: int) -> dict:
+    """A PageBean over a list already in memory, from the request's startAt and maxResults."""
+    start = int_param(request, "startAt", 0)
+    max_results = int_param(request, "maxResults", default, minimum=1, maximum=maximum)
+    return page_bean(request, values[start:start + max_results], start, max_results, len(values))
+
+
 def project_or_404(site, ref) -> JiraProject:
     projects = JiraProject.objects.filter(site=site)
     project = projects.filter(pk=int(ref)).first() if str(ref).isdigit() else projects.filter(key=str(ref).upper()).first()
@@ -375,9 +382,7 @@ def field_search(request, ctx, api):
         values = [v for v in values if v["id"] in ids]
     if query:
         values = [v for v in values if query in v["name"].lower() or query in v["id"].lower()]
-    start = int_param(request, "startAt", 0)
-    max_results = int_param(request, "maxResults", 50, minimum=1, maximum=100)
-    return respond(request, page_bean(request, values[start:start + max_results], start, max_results, len(values)))
+    return respond(request, page_of(request, values, default=50, maximum=100))
 
 
 @jira_adapter.endpoint(name="status.list", scope=SCOPE_READ)
@@ -411,9 +416,7 @@ def workflow_search(request, ctx, api):
                                  "simplified": p.simplified, "self": f"{request.build_absolute_uri('/')}"}
                                 for p in projects if p.style == style]
         values.append(data)
-    start = int_param(request, "startAt", 0)
-    max_results = int_param(request, "maxResults", 50, minimum=1, maximum=50)
-    return respond(request, page_bean(request, values[start:start + max_results], start, max_results, len(values)))
+    return respond(request, page_of(request, values, default=50, maximum=50))
 
 
 @jira_adapter.endpoint(name="priority.list", scope=SCOPE_READ)
@@ -452,9 +455,7 @@ def labels(request, ctx, api):
     for row in JiraIssue.objects.filter(site=ctx.site).exclude(labels_index="").values_list("labels", flat=True).iterator():
         seen.update(row)
     values = sorted(seen)
-    start = int_param(request, "startAt", 0)
-    max_results = int_param(request, "maxResults", 1000, minimum=1, maximum=1000)
-    return respond(request, page_bean(request, values[start:start + max_results], start, max_results, len(values)))
+    return respond(request, page_of(request, values, default=1000, maximum=1000))
 
 
 @jira_adapter.endpoint(name="mypermissions", scope=SCOPE_READ)

@@ -69,6 +69,17 @@ RESOLUTIONS = {
 }
 DONE_RESOLUTION = "10000"
 
+
+def priority_id_for(ref) -> str | None:
+    """The priority an id or a name (any case) names."""
+    ref = str(ref or "")
+    return next((pid for pid, (name, _) in PRIORITIES.items() if ref == pid or ref.lower() == name.lower()), None)
+
+
+def resolution_id_for(ref) -> str | None:
+    ref = str(ref or "")
+    return next((rid for rid, (name, _) in RESOLUTIONS.items() if ref == rid or ref.lower() == name.lower()), None)
+
 # id -> (name, inward, outward)
 LINK_TYPES = {
     "10000": ("Blocks", "is blocked by", "blocks"),

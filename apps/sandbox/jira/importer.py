@@ -289,8 +289,7 @@ class _Importer:
                 key=item["key"], summary=(fields.get("summary") or item["key"])[:255].replace("\n", " "),
                 description=self.rich(fields.get("description")), environment=self.rich(fields.get("environment")),
                 status_id=self.status(fields.get("status")),
-                priority_id=next((pid for pid, (n, _) in catalog.PRIORITIES.items()
-                                  if n == _dict(fields.get("priority")).get("name")), catalog.DEFAULT_PRIORITY),
+                priority_id=catalog.priority_id_for(_dict(fields.get("priority")).get("name")) or catalog.DEFAULT_PRIORITY,
                 resolution_id=self.resolution(fields.get("resolution")),
                 reporter=self.user(fields.get("reporter")), creator=self.user(fields.get("creator") or fields.get("reporter")),
                 assignee=self.user(fields.get("assignee")), labels=labels,
@@ -322,8 +321,7 @@ class _Importer:
     def resolution(self, value) -> str:
         if not isinstance(value, dict):
             return ""
-        return next((rid for rid, (n, _) in catalog.RESOLUTIONS.items() if n.lower() == str(value.get("name", "")).lower()),
-                    catalog.DONE_RESOLUTION)
+        return catalog.resolution_id_for(value.get("name")) or catalog.DONE_RESOLUTION
 
     def component(self, project, value) -> JiraComponent:
         key = (project.pk, value["name"])

@@ -342,11 +342,11 @@ class _Parser:
         self._equality_only(op, raw)
         if value.lower() == "unresolved":
             return Q(resolution_id="")
-        return Q(resolution_id__in=[rid for rid, (name, _) in catalog.RESOLUTIONS.items() if value in (rid, name)])
+        return Q(resolution_id=catalog.resolution_id_for(value) or "-")
 
     def _priority(self, op, value, raw):
         self._equality_only(op, raw)
-        return Q(priority_id__in=[pid for pid, (name, _) in catalog.PRIORITIES.items() if value.lower() in (pid, name.lower())])
+        return Q(priority_id=catalog.priority_id_for(value) or "-")
 
     def _parent(self, op, value, raw):
         self._equality_only(op, raw)

@@ -350,8 +350,7 @@ def _parse_fields(site, fields: dict, *, issue: JiraIssue | None, project: JiraP
             _check_rich(site, name, value, errors)
             out[name] = value
         elif name == "priority":
-            ref = _ref(value, "id", "name")
-            match = next((pid for pid, (pname, _) in catalog.PRIORITIES.items() if ref in (pid, pname)), None)
+            match = catalog.priority_id_for(_ref(value, "id", "name"))
             if match is None:
                 errors["priority"] = "Specify the Priority (id or name) in the string format"
             else:
@@ -360,8 +359,7 @@ def _parse_fields(site, fields: dict, *, issue: JiraIssue | None, project: JiraP
             if value is None:
                 out["resolution_id"] = ""
                 continue
-            ref = _ref(value, "id", "name")
-            match = next((rid for rid, (rname, _) in catalog.RESOLUTIONS.items() if ref in (rid, rname)), None)
+            match = catalog.resolution_id_for(_ref(value, "id", "name"))
             if match is None:
                 errors["resolution"] = "Resolution name or id is invalid."
             else:
@@ -685,8 +683,7 @@ def issue_transition(*, issue: JiraIssue, actor: JiraUser, payload, now=None) ->
     fields = payload.get("fields") or {}
     resolution_id = None
     if "resolution" in fields:
-        ref = _ref(fields["resolution"], "id", "name")
-        resolution_id = next((rid for rid, (name, _) in catalog.RESOLUTIONS.items() if ref in (rid, name)), None)
+        resolution_id = catalog.resolution_id_for(_ref(fields["resolution"], "id", "name"))
         if resolution_id is None:
             errors["resolution"] = "Resolution name or id is invalid."
     for name in fields:
