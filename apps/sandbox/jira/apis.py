@@ -286,7 +286,11 @@ def issue_types_for_project(request, ctx, api):
 
 @jira_adapter.endpoint(name="createmeta.removed", scope=SCOPE_READ)
 def createmeta_removed(request, ctx, api):
+    """The all-projects createmeta: gone from Data Center 9, where the path falls to the issue resource
+    ("createmeta" is no issue key), and retired on Cloud, answered 410 like the retired search."""
     _check_api(ctx, api)
+    if ctx.site.kind == "jira_dc":
+        raise jira_error(404, "Issue Does Not Exist")
     raise jira_error(410, REMOVED_CREATEMETA.format(api=api))
 
 

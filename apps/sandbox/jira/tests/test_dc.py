@@ -39,6 +39,9 @@ def test_only_api_2_and_no_cloud_only_resources(jira_dc, project):
         response = jira_dc.get(path, jql="project = DCP")
         assert response.status_code == 404 and response.body["errorMessages"][0].startswith("null for uri"), path
     assert jira_dc.get("/rest/api/2/serverInfo").body["versionNumbers"][0] == 9
+    removed = jira_dc.get("/rest/api/2/issue/createmeta", projectKeys="DCP")
+    assert removed.status_code == 404 and removed.body["errorMessages"] == ["Issue Does Not Exist"]
+    assert jira_dc.get("/rest/api/2/issue/createmeta/DCP/issuetypes").body["total"] == 5
 
 
 def test_rich_text_is_wiki_markup(jira_dc, project):
