@@ -1,6 +1,6 @@
 import httpx
 
-from apps.connections.connectors.base import CheckResult, CheckStatus, ConnectionKind, Connector
+from apps.connections.connectors.base import CheckResult, CheckStatus, ConnectionKind
 from apps.connections.connectors.checks import (
     answers_like_azure_devops,
     json_or_none,
@@ -9,6 +9,7 @@ from apps.connections.connectors.checks import (
 )
 from apps.connections.connectors.errors import ConnectorError
 from apps.connections.connectors.http import BearerAuth, basic_auth, status_error
+from apps.connections.connectors.jira.reader import JiraReader
 
 ANY_STATUS = tuple(range(200, 600))
 
@@ -30,7 +31,7 @@ DESTINATION_PERMISSIONS = {
 }
 
 
-class JiraConnector(Connector):
+class JiraConnector(JiraReader):
     """What Jira Cloud and Data Center share; they differ in the API version, the authentication, and
     what `serverInfo.deploymentType` says."""
 
