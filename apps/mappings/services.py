@@ -109,7 +109,7 @@ def mapping_set_create(*, organisation, actor, name: str, source_scan_id, destin
                  data={"source_scan": source.pk, "destination_scan": destination.pk,
                        "direction": mapping_set.direction})
     if draft:
-        mapping_set_draft_request(mapping_set=mapping_set, actor=actor, actor_kind=actor_kind)
+        mapping_set = mapping_set_draft_request(mapping_set=mapping_set, actor=actor, actor_kind=actor_kind)
     return mapping_set
 
 

@@ -253,15 +253,15 @@ class _Validator:
 
     def required_fields(self):
         filled = {r.effective_target for r in self.rows_of(Kind.FIELD) if r.effective_target}
-        seen = set()
-        for dst_type in set(self.used_types().values()):
+        unfilled: dict[str, list[str]] = {}
+        for dst_type in sorted(set(self.used_types().values())):
             for fid in self.dst_types[dst_type].required_field_ids:
-                if fid in filled or fid in ENGINE_SET_FIELDS or (dst_type, fid) in seen:
-                    continue
-                seen.add((dst_type, fid))
-                name = self.dst_fields[fid].name if fid in self.dst_fields else fid
-                self.add(ERROR, "required_unfilled", f"'{name}' is required on {self.dst_types[dst_type].name} in the "
-                         "destination, and no source field fills it: map a source field onto it.")
+                if fid not in filled and fid not in ENGINE_SET_FIELDS:
+                    unfilled.setdefault(fid, []).append(self.dst_types[dst_type].name)
+        for fid, type_names in unfilled.items():
+            name = self.dst_fields[fid].name if fid in self.dst_fields else fid
+            self.add(ERROR, "required_unfilled", f"'{name}' is required on {', '.join(type_names)} in the "
+                     "destination, and no source field fills it: map a source field onto it.")
 
     def values(self):
         field_rows = {r.source: r for r in self.rows_of(Kind.FIELD)}
