@@ -261,6 +261,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "PREPROCESSING_HOOKS": ["apps.core.openapi.public_api_only"],
+    # Choice sets that share a field name ("role", "kind") get stable names instead of numbered ones.
+    "ENUM_NAME_OVERRIDES": {
+        "MembershipRoleEnum": "apps.accounts.models.Membership.Role",
+        "ConnectionKindEnum": "apps.connections.models.Connection.Kind",
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI is served from our own static files: no CDN is reachable, and enterprise CSPs forbid them.
     "SWAGGER_UI_DIST": "SIDECAR",
