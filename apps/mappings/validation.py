@@ -210,7 +210,7 @@ class _Validator:
                     c_level = self.dst_types[used[child.source]].hierarchy_level
                     if p_level > c_level:
                         continue
-                    choice = (parent.options or {}).get("missing_level") or "link"
+                    choice = (parent.options or {}).get("missing_level") or "flatten"
                     what = {"flatten": f"the {_label(child)} items are attached to the {_label(parent)}'s own parent",
                             "link": "the parent link is kept as a plain link",
                             "skip": f"the {_label(parent)} items are left out"}.get(choice, "")
