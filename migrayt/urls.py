@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 api_v1 = [
     path("", include("apps.accounts.api_urls")),
     path("", include("apps.connections.api_urls")),
+    path("", include("apps.catalog.api_urls")),
     path("", include("apps.mappings.api_urls")),
 ]
 
@@ -13,6 +14,7 @@ urlpatterns = [
     path("", include("apps.core.urls")),
     path("accounts/", include("apps.accounts.urls")),
     path("connections/", include("apps.connections.urls")),
+    path("catalog/", include("apps.catalog.urls")),
     path("mappings/", include("apps.mappings.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

@@ -87,7 +87,9 @@ class AzureDevOpsReader(Source):
                     values = allowed.setdefault(ref, [])
                     values += [str(v) for v in instance["allowedValues"] if str(v) not in values]
         fields = []
-        for body in self._listing(f"{p}/_apis/wit/fields"):
+        field_bodies = self._listing(f"{p}/_apis/wit/fields")
+        self._rich_fields = {f["referenceName"] for f in field_bodies if f.get("type") in parse.RICH_TEXT_TYPES}
+        for body in field_bodies:
             ref = body.get("referenceName", "")
             values = allowed.get(ref) or []
             if not values and body.get("isPicklist") and body.get("picklistId"):
@@ -127,7 +129,12 @@ class AzureDevOpsReader(Source):
                                  code="unknown_stream")
 
     def ids_after(self, project: str, last_id: int, *, condition: str = "") -> list[int]:
-        """Up to 20,000 ids of the project's work items above `last_id`, in order."""
+        """Up to 20,000 ids of the project's work items above `last_id`, in order. The last answer is kept
+        for the life of this connector, so counting the items and then reading them asks once."""
+        cache_key = (project, int(last_id), condition)
+        cached = getattr(self, "_last_ids", None)
+        if cached is not None and cached[0] == cache_key:
+            return list(cached[1])
         where = f"[System.TeamProject] = @project AND [System.Id] > {int(last_id)}"
         if condition:
             where += f" AND {condition}"
@@ -137,7 +144,9 @@ class AzureDevOpsReader(Source):
             json={"query": f"SELECT [System.Id] FROM WorkItems WHERE {where} ORDER BY [System.Id] ASC"},  # noqa: S608
             idempotent=True,  # a query: repeating it changes nothing
         ).json()
-        return [int(row["id"]) for row in body.get("workItems") or []]
+        ids = [int(row["id"]) for row in body.get("workItems") or []]
+        self._last_ids = (cache_key, ids)
+        return ids
 
     def count_items(self, project: str) -> int | None:
         """How many items the project has, for progress bars: one WIQL of ids (no content)."""
