@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("apps.connections.api_urls")),
     path("", include("apps.catalog.api_urls")),
     path("", include("apps.mappings.api_urls")),
+    path("", include("apps.runs.api_urls")),
 ]
 
 urlpatterns = [
@@ -16,6 +17,7 @@ urlpatterns = [
     path("connections/", include("apps.connections.urls")),
     path("catalog/", include("apps.catalog.urls")),
     path("mappings/", include("apps.mappings.urls")),
+    path("runs/", include("apps.runs.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -368,3 +368,76 @@ def runs_kick_stalled(*, older_than_seconds: int = 0) -> int:
     if kicked:
         logger.info("kicked %d stalled run(s) (pid %s)", kicked, os.getpid())
     return kicked
+
+
+# --- the preview of one item, on demand ---------------------------------------------------------------------
+
+
+def run_item_preview(*, run: Run, source_id: str) -> dict:
+    """One item read from the source now and what the run writes (or wrote) for it, side by side. Computed
+    on request and never stored: the preview keeps no copy of the customer's data."""
+    from apps.connections.connectors.errors import ConnectorError
+    from apps.connections.services import connection_connector
+    from apps.mappings.transforms import adf_to_html, sanitise_html, wiki_to_html
+    from apps.runs.adapters import AdoSource
+    from apps.runs.engine.draft import Drafter
+
+    source_id = str(source_id or "").strip()
+    planned = RunItem.unscoped.filter(run_id=run.pk, source_id=source_id).first()
+    if planned is None:
+        raise ApplicationError("This run has no item with that source id.", status_code=404)
+    if run.source_connection is None:
+        raise ApplicationError("The source connection of this run was deleted.")
+    plan = plan_from_dict(run.plan)
+    try:
+        with connection_connector(run.source_connection) as connector:
+            source = AdoSource(connector, project=run.source_project)
+            items = source.items_by_ids([source_id])
+            url = source.item_url(source_id)
+    except ConnectorError as exc:
+        raise ApplicationError(f"The source could not be read: {exc.message}") from None
+    if not items:
+        raise ApplicationError("The item is no longer in the source.", status_code=404)
+    item = items[0]
+    parent = IdMapEntry.unscoped.filter(run_id=run.pk, phase="items", source_id=planned.parent_source_id).first() \
+        if planned.parent_source_id else None
+    rich = "wiki" if plan.destination_kind == "jira_data_center" else "adf"
+    draft = Drafter(plan, rich_text=rich).draft(item, source_url=url,
+                                               parent_id=parent.destination_id if parent else "",
+                                               parent_key=parent.destination_key if parent else "")
+    written = IdMapEntry.unscoped.filter(run_id=run.pk, phase="items", source_id=source_id).first()
+    write = draft.write
+    description_html = ""
+    if write is not None and write.description:
+        converted = adf_to_html(write.description) if rich == "adf" else wiki_to_html(write.description)
+        description_html = converted.value
+    return {
+        "source_id": source_id,
+        "source": {"url": url, "key": item.key, "type": item.type_id, "title": item.title, "state": item.state,
+                   "priority": item.priority, "assignee": item.assignee.display_name if item.assignee else "",
+                   "tags": list(item.labels), "parent_id": item.parent_id,
+                   "planned_parent_id": planned.parent_source_id,
+                   "description_html": sanitise_html(item.description or "")},
+        "destination": None if write is None else {
+            "type": write.type_id, "summary": write.summary, "status": write.target_status,
+            "priority": write.priority, "assignee": write.assignee, "labels": list(write.labels),
+            "components": list(write.component_ids), "parent_key": write.parent_key or planned.parent_source_id,
+            "fields": write.fields, "description_html": description_html,
+            "description_format": rich, "entity_property": {"key": "migrayt.source", "source_id": source_id,
+                                                            "source_url": url, "run_id": str(run.uid)},
+            "remote_link_global_id": url},
+        "written": None if written is None else {"destination_id": written.destination_id,
+                                                 "key": written.destination_key,
+                                                 "payload_sha256": written.payload_sha256,
+                                                 "adopted": written.adopted},
+        "warnings": [{"code": w.code, "message": w.message} for w in draft.warnings],
+    }
+
+
+def runs_purge_expired_previews() -> int:
+    """An expired preview keeps its counts and warnings; its per-item plan rows go."""
+    expired = Run.unscoped.filter(kind=Run.Kind.PREVIEW, expires_at__lt=timezone.now())
+    count = 0
+    for run in expired.only("pk"):
+        count += RunItem.unscoped.filter(run_id=run.pk).delete()[0]
+    return count

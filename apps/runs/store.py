@@ -131,6 +131,14 @@ class RunStore:
     def items_sending(self) -> list[ItemRef]:
         return [self._ref(i) for i in self._items().filter(state=RunItem.State.SENDING).order_by("ordinal")]
 
+    def sending_since(self):
+        """When the oldest create still unaccounted for was sent, less a margin for clocks: the window the
+        reconciliation searches."""
+        first = self._items().filter(state=RunItem.State.SENDING).order_by("sending_since").first()
+        if first is None or first.sending_since is None:
+            return None
+        return first.sending_since - timedelta(minutes=2)
+
     def items_next(self, *, limit: int) -> list[ItemRef]:
         return [self._ref(i) for i in self._items().filter(state=RunItem.State.PENDING).order_by("ordinal")[:limit]]
 

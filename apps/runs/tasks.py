@@ -20,3 +20,8 @@ def runs_kick_stalled(**kwargs):
 def _kick_on_worker_start(sender=None, **kwargs):
     # A worker that starts (after a crash, a deploy) picks up the runs nobody is working on.
     runs_kick_stalled.apply_async(countdown=1)
+
+
+@shared_task(name="runs.purge_expired_previews", acks_late=True, ignore_result=True)
+def runs_purge_expired_previews(**kwargs):
+    return services.runs_purge_expired_previews()

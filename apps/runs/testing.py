@@ -147,3 +147,117 @@ def migration_check(*, ado_site, jira_site) -> dict:
     return {"items": len(level), "destination_issues": len(truth["issues"]), "duplicates": duplicates,
             "missing": missing, "wrong_parent": wrong_parent, "wrong_links": wrong_links,
             "links": len(expected_links)}
+
+
+# --- a worker to kill ----------------------------------------------------------------------------------------
+
+
+class KillableWorker:
+    """A real Celery worker in its own process group, so SIGKILL takes it and its pool children down at once,
+    as when a machine or container dies."""
+
+    def __init__(self, *, log_path, extra_env: dict | None = None, concurrency: int = 1):
+        self.log_path = log_path
+        self.extra_env = extra_env or {}
+        self.concurrency = concurrency
+        self.process = None
+
+    def start(self):
+        import os
+        import subprocess
+        import sys
+
+        from django.conf import settings
+
+        from apps.core.testing.worker import database_url_for_tests
+
+        env = dict(os.environ)
+        env.update({"DATABASE_URL": database_url_for_tests(), "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+                    "MIGRAYT_VAR_DIR": str(settings.VAR_DIR), "MIGRAYT_WORKER_HEARTBEAT_SECONDS": "1",
+                    "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "migrayt.settings"),
+                    **self.extra_env})
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
+                [sys.executable, "-m", "celery", "-A", "migrayt", "worker", "--loglevel=INFO",
+                 f"--concurrency={self.concurrency}", "--pool=prefork", "--without-gossip", "--without-mingle",
+                 "--hostname=runs-worker@%h"],
+                cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def kill(self):
+        import os
+        import signal
+
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self):
+        import os
+        import signal
+        import subprocess
+
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def crash_drill(*, run, worker: KillableWorker, kills: int, rng, timeout: float = 600.0,
+                min_gap: float = 1.0, max_gap: float = 6.0) -> dict:
+    """Start the worker, then `kills` times: wait a random moment while the run is active, SIGKILL the
+    worker's whole process group, start a new one. Then wait for the run to end. Returns what happened."""
+    import time
+
+
+    started = time.monotonic()
+    done_kills = 0
+    worker.start()
+    try:
+        while done_kills < kills and time.monotonic() - started < timeout:
+            # Kill only once the new worker is writing again (the run's checkpoint moved since it started),
+            # then at a random moment: the kills land in the middle of the work, not in the start-up.
+            restarted = time.monotonic()
+            run.refresh_from_db()
+            mark = run.updated_at
+            while run.is_active and run.updated_at == mark and time.monotonic() - restarted < 120:
+                time.sleep(0.2)
+                run.refresh_from_db()
+            if not run.is_active:
+                break
+            time.sleep(rng.uniform(min_gap, max_gap))
+            run.refresh_from_db()
+            if not run.is_active:
+                break
+            worker.kill()
+            done_kills += 1
+            worker.start()
+        while time.monotonic() - started < timeout:
+            run.refresh_from_db()
+            if not run.is_active:
+                break
+            time.sleep(0.5)
+    finally:
+        worker.stop()
+    run.refresh_from_db()
+    return {"kills": done_kills, "state": run.state, "wall_s": round(time.monotonic() - started, 1),
+            "error": run.error_message}
+
+
+def drive(run, *, limit: int = 500) -> list[str]:
+    """Run every step in this process, one after another, without a worker (and without enqueueing)."""
+    from unittest import mock
+
+    from apps.runs import services
+
+    outcomes = []
+    with mock.patch.object(services, "run_enqueue", lambda **kwargs: None):
+        for _ in range(limit):
+            run.refresh_from_db()
+            if not run.is_active:
+                return outcomes
+            outcomes.append(services.run_step_execute(run_id=run.pk, step=run.step))
+    raise AssertionError(f"the run did not finish in {limit} steps: {outcomes[-5:]}")

@@ -177,6 +177,8 @@ class Drafter:
             if source_field in ("System.IterationPath", "System.AreaPath") or target in SPRINT_TARGETS or target == COMPONENTS:
                 continue
             if source_field == "System.Description" or target == DESCRIPTION:
+                if source_field == "System.Description":
+                    value = value or item.description
                 if value:
                     description = self.rich(str(value), "The description", warnings)
                 continue

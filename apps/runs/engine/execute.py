@@ -216,7 +216,8 @@ class Engine:
         sending = self.store.items_sending()
         if not sending:
             return 0
-        found = self.destination.find_created(since=self.store.started_at, source_ids=[i.source_id for i in sending],
+        since = self.store.sending_since() or self.store.started_at
+        found = self.destination.find_created(since=since, source_ids=[i.source_id for i in sending],
                                               run_uid=self.store.run_uid)
         written = [Recorded("items", sid, dest_id, key, adopted=True) for sid, (dest_id, key) in found.items()]
         retry = [i.source_id for i in sending if i.source_id not in found]

@@ -6,22 +6,12 @@ from django.conf import settings
 
 from apps.runs import services
 from apps.runs.models import IdMapEntry, Run, RunItem
-from apps.runs.testing import TYPE_LEVELS, migration_check, sandbox_pair
+from apps.runs.testing import TYPE_LEVELS, drive, migration_check, sandbox_pair
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not settings.SANDBOX_ENABLED, reason="the sandbox is off (MIGRAYT_SANDBOX_ENABLED)"),
 ]
-
-
-def drive(run, *, limit=500):
-    outcomes = []
-    for _ in range(limit):
-        run.refresh_from_db()
-        if not run.is_active:
-            return outcomes
-        outcomes.append(services.run_step_execute(run_id=run.pk, step=run.step))
-    raise AssertionError(f"the run did not finish in {limit} steps: {outcomes[-5:]}")
 
 
 @pytest.fixture

@@ -1,0 +1,187 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.models import ApiToken
+from apps.accounts.permissions import request_organisation
+from apps.runs import selectors, services
+from apps.runs.models import IdMapEntry, Run
+
+
+def _actor_kind(request) -> str:
+    return "api_token" if isinstance(request.auth, ApiToken) else "user"
+
+
+def _run_or_404(request, run_id: int) -> Run:
+    try:
+        return selectors.run_get(organisation=request_organisation(request), run_id=run_id)
+    except Run.DoesNotExist:
+        raise NotFound("No such run in this organisation.") from None
+
+
+class RunOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    state = serializers.CharField()
+    phase = serializers.CharField()
+    mapping_version_id = serializers.IntegerField(allow_null=True)
+    source_project = serializers.CharField()
+    destination_project = serializers.CharField()
+    source_connection_id = serializers.IntegerField(allow_null=True)
+    destination_connection_id = serializers.IntegerField(allow_null=True)
+    started_by = serializers.EmailField(source="started_by.email", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    error_code = serializers.CharField()
+    error_message = serializers.CharField()
+    phases = serializers.SerializerMethodField()
+    estimated_finish = serializers.SerializerMethodField()
+    warnings = serializers.SerializerMethodField()
+    estimate = serializers.SerializerMethodField()
+    requests = serializers.SerializerMethodField()
+    verify = serializers.SerializerMethodField()
+
+    def get_phases(self, run) -> list[dict]:
+        return selectors.run_phases(run)
+
+    def get_estimated_finish(self, run):
+        finish = selectors.run_estimated_finish(run=run)
+        return finish.isoformat() if finish else None
+
+    def get_warnings(self, run) -> list[dict]:
+        return [{"code": w["code"], "label": w["label"], "count": w["count"],
+                 "messages": [{"message": m, "count": n} for m, n in w["messages"]],
+                 "example_source_ids": w["examples"]} for w in selectors.run_warnings(run)]
+
+    def get_estimate(self, run) -> dict | None:
+        return selectors.run_estimate(run=run) if run.is_preview and run.state == Run.State.FINISHED else None
+
+    def get_requests(self, run) -> int:
+        return int((run.stats or {}).get("requests", 0))
+
+    def get_verify(self, run) -> dict | None:
+        return (run.stats or {}).get("verify")
+
+
+class RunListCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        mapping_version = serializers.IntegerField(min_value=1, help_text="An approved (frozen) mapping version.")
+        kind = serializers.ChoiceField(choices=Run.Kind.choices, default=Run.Kind.PREVIEW,
+                                       help_text="preview: the whole pipeline without writing; live: the migration.")
+
+    @extend_schema(responses=RunOutputSerializer(many=True), summary="Runs and previews of this organisation")
+    def get(self, request):
+        runs = selectors.run_list(organisation=request_organisation(request),
+                                  kind=request.query_params.get("kind") or None,
+                                  state=request.query_params.get("state") or None)[:200]
+        return Response(RunOutputSerializer(runs, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: RunOutputSerializer},
+                   summary="Start a preview or a live run from an approved mapping version")
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = services.run_create_from_version(organisation=request_organisation(request), actor=request.user,
+                                               kind=data.validated_data["kind"],
+                                               mapping_version_id=data.validated_data["mapping_version"],
+                                               actor_kind=_actor_kind(request))
+        return Response(RunOutputSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class RunDetailApi(APIView):
+    @extend_schema(responses=RunOutputSerializer, summary="A run: state, progress per phase, warnings, estimate")
+    def get(self, request, run_id: int):
+        return Response(RunOutputSerializer(_run_or_404(request, run_id)).data)
+
+
+class RunControlApi(APIView):
+    """pause, resume, cancel, retry (the failed items) and rollback (with the typed confirmation)."""
+
+    action = ""
+
+    class InputSerializer(serializers.Serializer):
+        confirmation = serializers.CharField(required=False, allow_blank=True, max_length=100,
+                                             help_text="rollback only: type “ROLL BACK <run id>”.")
+
+    @extend_schema(request=InputSerializer, responses=RunOutputSerializer, summary="Control a run")
+    def post(self, request, run_id: int):
+        run = _run_or_404(request, run_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        kwargs = {"run": run, "actor": request.user, "actor_kind": _actor_kind(request)}
+        if self.action == "pause":
+            services.run_pause(**kwargs)
+        elif self.action == "resume":
+            services.run_resume(**kwargs)
+        elif self.action == "cancel":
+            services.run_cancel(**kwargs)
+        elif self.action == "retry":
+            services.run_retry_failed(**kwargs)
+        elif self.action == "rollback":
+            services.run_rollback(**kwargs, confirmation=data.validated_data.get("confirmation", ""))
+        run.refresh_from_db()
+        return Response(RunOutputSerializer(run).data)
+
+
+class RunErrorsApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        at = serializers.DateTimeField()
+        phase = serializers.CharField()
+        source_id = serializers.CharField()
+        code = serializers.CharField()
+        message = serializers.CharField()
+
+    @extend_schema(responses=OutputSerializer(many=True), summary="Why items or links were not written")
+    def get(self, request, run_id: int):
+        run = _run_or_404(request, run_id)
+        return Response(self.OutputSerializer(selectors.run_errors(run=run), many=True).data)
+
+
+class RunAuditApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        created_at = serializers.DateTimeField()
+        action = serializers.CharField()
+        actor = serializers.EmailField(source="actor.email", allow_null=True, default=None)
+        actor_kind = serializers.CharField()
+        data = serializers.DictField()
+
+    @extend_schema(responses=OutputSerializer(many=True), summary="What ran, when and by whom (no ticket content)")
+    def get(self, request, run_id: int):
+        run = _run_or_404(request, run_id)
+        return Response(self.OutputSerializer(selectors.run_audit(run=run), many=True).data)
+
+
+class RunIdMapApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        phase = serializers.CharField()
+        source_id = serializers.CharField()
+        destination_id = serializers.CharField()
+        destination_key = serializers.CharField()
+        payload_sha256 = serializers.CharField()
+        adopted = serializers.BooleanField()
+        rolled_back = serializers.BooleanField()
+        written_at = serializers.DateTimeField()
+
+    @extend_schema(responses=OutputSerializer(many=True), summary="Source id -> destination id and key, per phase")
+    def get(self, request, run_id: int):
+        run = _run_or_404(request, run_id)
+        qs = IdMapEntry.unscoped.filter(run_id=run.pk).order_by("id")
+        phase = request.query_params.get("phase")
+        if phase:
+            qs = qs.filter(phase=phase)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+class RunItemPreviewApi(APIView):
+    @extend_schema(responses=dict, summary="One item: the source and what is written, side by side (computed now)")
+    def get(self, request, run_id: int, source_id: str):
+        run = _run_or_404(request, run_id)
+        return Response(services.run_item_preview(run=run, source_id=source_id))

@@ -1,0 +1,120 @@
+"""What bench/run.py and bench/crash.py share: a throw-away deployment (temporary state folder and
+database, the sandboxes served by gunicorn on 127.0.0.1, a real Celery worker), a seeded Azure DevOps
+project and an empty Jira Cloud project, and the figures."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def prepare(*, database_url: str | None) -> tuple[Path, int]:
+    """Environment for a temporary deployment; call before django.setup()."""
+    state = Path(tempfile.mkdtemp(prefix="migrayt-bench-runs-"))
+    port = free_port()
+    os.environ["MIGRAYT_VAR_DIR"] = str(state)
+    os.environ["MIGRAYT_SANDBOX_ENABLED"] = "true"
+    os.environ.setdefault("MIGRAYT_ENV", "development")
+    os.environ["DJANGO_DEBUG"] = "false"
+    os.environ["MIGRAYT_LOG_LEVEL"] = "WARNING"
+    os.environ["MIGRAYT_SITE_URL"] = f"http://127.0.0.1:{port}"
+    os.environ.pop("CELERY_BROKER_URL", None)
+    os.environ.pop("DATABASE_URL", None)
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "migrayt.settings"
+    sys.path.insert(0, str(ROOT))
+    return state, port
+
+
+def serve(port: int, *, workers: int = 2):
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
+        [sys.executable, "-m", "gunicorn", "migrayt.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--threads", "4", "--log-level", "warning", "--timeout", "120"],
+        cwd=ROOT, env=os.environ.copy(), start_new_session=True)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise SystemExit("gunicorn did not start") from None
+            time.sleep(0.2)
+
+
+class RssWatch:
+    """Peak resident memory of a process group (the worker and its pool children), sampled every 0.2 s."""
+
+    def __init__(self):
+        self.pgid = None
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self):
+        while not self._stop.wait(0.2):
+            if self.pgid:
+                self.peak_kb = max(self.peak_kb, self._group_rss_kb(self.pgid))
+
+    @staticmethod
+    def _group_rss_kb(pgid: int) -> int:
+        total = 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                if os.getpgid(int(entry)) != pgid:
+                    continue
+                with open(f"/proc/{entry}/status") as status:
+                    for line in status:
+                        if line.startswith("VmRSS:"):
+                            total += int(line.split()[1])
+            except (OSError, ValueError):
+                continue
+        return total
+
+    def stop(self):
+        self._stop.set()
+
+
+def setup_pair(*, items: int, port: int, seed: int, slug: str, sprints: bool = True):
+    from django.core.management import call_command
+
+    from apps.accounts.models import Membership, Organisation, User
+    from apps.runs.testing import sandbox_pair
+
+    call_command("migrate", verbosity=0, interactive=False)
+    organisation = Organisation.objects.create(name="Bench", slug="bench")
+    user = User.objects.create_user(email="bench@migrayt.local", password="bench-password-2026")  # noqa: S106
+    Membership.objects.create(organisation=organisation, user=user, role=Membership.Role.OWNER)
+    started = time.monotonic()
+    pair = sandbox_pair(organisation=organisation, actor=user, base_url=f"http://127.0.0.1:{port}", items=items,
+                        seed=seed, slug=slug, sprints=sprints)
+    print(f"seeded {items} items in {time.monotonic() - started:.1f} s", flush=True)
+    return organisation, user, pair
+
+
+def cleanup(state: Path, keep: bool) -> None:
+    if not keep:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def last_line(figures: dict) -> None:
+    print(json.dumps(figures), flush=True)

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from apps.runs import views
+
+app_name = "runs"
+
+urlpatterns = [
+    path("", views.run_list, name="list"),
+    path("previews/", views.preview_list, name="previews"),
+    path("reports/", views.report_list, name="reports"),
+    path("new/", views.run_create, name="create"),
+    path("<int:run_id>/", views.run_detail, name="detail"),
+    path("<int:run_id>/progress/", views.run_progress, name="progress"),
+    path("<int:run_id>/audit/", views.run_audit, name="audit"),
+    path("<int:run_id>/item/", views.run_item, name="item"),
+    path("<int:run_id>/<str:action>/", views.run_control, name="control"),
+]

@@ -1,0 +1,116 @@
+"""How fast a live run goes, against the floor the destination's rate limit sets.
+
+    python bench/run.py --items 1000 [--rate 25] [--latency-ms 50] [--parallel 8] [--database-url ...]
+
+Runs on its own from a checkout with the requirements installed: a temporary state folder and database,
+an N-item Azure DevOps sandbox project and an empty Jira Cloud sandbox project served by gunicorn on
+127.0.0.1 with the given latency and rate limit on the Jira site, a real Celery worker, one live run.
+
+floor_ratio = wall time of the run / floor, where floor = the requests the run sent to Jira divided by the
+rate the Jira site allows (requests per second). Last line: one JSON object with items, wall_s,
+requests_per_item (Jira and Azure DevOps requests), create_requests_per_item (bulk creates only),
+peak_rss_mb (the worker's processes) and floor_ratio.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from apps.runs import bench  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=25.0, help="requests per second the Jira site allows")
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--parallel", type=int, default=8, help="requests in flight at once")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    if args.items < 1 or args.rate <= 0 or args.parallel < 1:
+        parser.error("--items, --rate and --parallel must be positive")
+    state, port = bench.prepare(database_url=args.database_url)
+    try:
+        return run(args, port)
+    finally:
+        bench.cleanup(state, args.keep)
+
+
+def run(args, port: int) -> int:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connections
+
+    from apps.runs import services
+    from apps.runs.models import Run
+    from apps.runs.testing import TYPE_LEVELS, KillableWorker
+    from apps.sandbox.models import SandboxRequest
+    from apps.sandbox.services import site_controls_update
+
+    organisation, user, pair = bench.setup_pair(items=args.items, port=port, seed=args.seed, slug="bench")
+    window = 10
+    site_controls_update(site=pair.jira_site, controls={
+        "latency_ms": args.latency_ms, "rate_limit_site": int(args.rate * window), "rate_window_seconds": window})
+    site_controls_update(site=pair.ado_site, controls={"latency_ms": args.latency_ms})
+    connections.close_all()
+    server = bench.serve(port)
+    watch = bench.RssWatch()
+    worker = KillableWorker(log_path=Path(settings.VAR_DIR) / "log" / "bench-worker.log",
+                            extra_env={"MIGRAYT_RUNS_PARALLEL_REQUESTS": str(args.parallel),
+                                       "MIGRAYT_LOG_LEVEL": "WARNING"}).start()
+    watch.pgid = worker.process.pid
+    try:
+        run = services.run_create(organisation=organisation, actor=user, kind="live", plan=pair.plan,
+                                  source_connection=pair.source, destination_connection=pair.destination,
+                                  type_levels=TYPE_LEVELS)
+        deadline = time.monotonic() + args.timeout
+        last = ""
+        while time.monotonic() < deadline:
+            run.refresh_from_db()
+            line = f"{run.state} {run.phase} " + " ".join(
+                f"{k}={v.get('done', 0)}/{v.get('total', 0)}" for k, v in run.progress.items() if v.get("total"))
+            if line != last:
+                print(line, flush=True)
+                last = line
+            if not run.is_active:
+                break
+            time.sleep(1)
+    finally:
+        worker.stop()
+        watch.stop()
+        server.terminate()
+        server.wait(timeout=30)
+    if run.state != Run.State.FINISHED:
+        print(f"run ended {run.state}: {run.error_message}", flush=True)
+        return 1
+    wall = (run.finished_at - run.started_at).total_seconds()
+    jira = SandboxRequest.objects.filter(site=pair.jira_site)
+    jira_requests = jira.count()
+    ado_requests = SandboxRequest.objects.filter(site=pair.ado_site).count()
+    creates = jira.filter(method="POST", path__endswith="/issue/bulk").count()
+    throttled = jira.filter(status=429).count()
+    floor = jira_requests / args.rate
+    by_endpoint = {}
+    for method, path in jira.values_list("method", "path"):
+        key = method + " " + "/".join("{id}" if p.isdigit() else p for p in path.split("/")[4:])
+        by_endpoint[key] = by_endpoint.get(key, 0) + 1
+    print(f"jira requests {jira_requests} ({throttled} answered 429), ado requests {ado_requests}; by endpoint: "
+          f"{dict(sorted(by_endpoint.items(), key=lambda kv: -kv[1])[:12])}", flush=True)
+    print(f"wall {wall:.1f} s, floor {floor:.1f} s at {args.rate:g} requests/s", flush=True)
+    bench.last_line({"items": args.items, "wall_s": round(wall, 1),
+                     "requests_per_item": round((jira_requests + ado_requests) / args.items, 3),
+                     "create_requests_per_item": round(creates / args.items, 4),
+                     "peak_rss_mb": round(watch.peak_kb / 1024, 1), "floor_ratio": round(wall / floor, 3)})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
