@@ -56,6 +56,17 @@ def _list(value) -> list:
     return value if isinstance(value, list) else []
 
 
+def _without_nul(node):
+    """Real exports carry NUL characters now and then; PostgreSQL's text and jsonb refuse them."""
+    if isinstance(node, str):
+        return node.replace("\x00", "") if "\x00" in node else node
+    if isinstance(node, list):
+        return [_without_nul(item) for item in node]
+    if isinstance(node, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in node.items()}
+    return node
+
+
 def parse_jira_time(value) -> datetime | None:
     if not value or not isinstance(value, str):
         return None
@@ -132,7 +143,7 @@ class _Collector:
                 self.unreadable.append(f"{file.name}: {str(exc)[:80]}")
                 continue
             self.files += 1
-            self.walk(payload)
+            self.walk(_without_nul(payload))
 
 
 class _Importer:
