@@ -71,6 +71,8 @@ def test_htmx_accept_reject_and_edit_a_row(web, mapping_set):
     assert 'class="editing"' in form and '<option value="Lowest">' in form
     saved = web.post(edit_url, {"target": "Lowest"}, HTTP_HX_REQUEST="true").content.decode()
     assert 'data-decision="edited"' in saved and "Lowest" in saved
+    refused = web.post(edit_url, {"target": "Blocker"}, HTTP_HX_REQUEST="true").content.decode()
+    assert 'class="editing"' in refused and "Target: Select a valid choice" in refused
     # Without htmx the same forms work as plain posts.
     response = web.post(url, {"decision": "accept"})
     assert response.status_code == 302 and response["Location"].endswith(f"#row-{title.pk}")
