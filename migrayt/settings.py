@@ -65,6 +65,18 @@ for _position, _key in enumerate(ENCRYPTION_KEYS, start=1):
 # Connections may reach loopback and private addresses only where this is on: the local sandbox lives on
 # 127.0.0.1. Production refuses them (server-side request forgery guard, apps/connections/connectors/ssrf.py).
 ALLOW_PRIVATE_URLS = env_bool("MIGRAYT_ALLOW_PRIVATE_URLS", not PRODUCTION)
+# Where secrets live (apps/connections/secret_store.py): encrypted in the database, or AWS Secrets Manager
+# (the database then keeps only each secret's ARN). Region and endpoint as for S3; the endpoint is for tests.
+SECRET_STORE = env_choice("MIGRAYT_SECRET_STORE", "database", ("database", "aws_secrets_manager"))
+SECRETS_MANAGER_REGION = (env_str("MIGRAYT_SECRETS_MANAGER_REGION") or env_str("AWS_REGION")
+                          or env_str("AWS_DEFAULT_REGION"))
+SECRETS_MANAGER_PREFIX = env_str("MIGRAYT_SECRETS_MANAGER_PREFIX", "migrayt/")
+SECRETS_MANAGER_KMS_KEY_ID = env_str("MIGRAYT_SECRETS_MANAGER_KMS_KEY_ID", "") or ""
+SECRETS_MANAGER_ENDPOINT_URL = env_url("MIGRAYT_SECRETS_MANAGER_ENDPOINT_URL", None,
+                                       ("https",) if PRODUCTION else ("https", "http"))
+if SECRET_STORE == "aws_secrets_manager" and not SECRETS_MANAGER_REGION:
+    raise ConfigurationError("MIGRAYT_SECRETS_MANAGER_REGION (or AWS_REGION) is required when "
+                             "MIGRAYT_SECRET_STORE=aws_secrets_manager.")
 
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
@@ -100,6 +112,27 @@ INSTALLED_APPS = [
 SANDBOX_ENABLED = env_bool("MIGRAYT_SANDBOX_ENABLED", not PRODUCTION)
 if SANDBOX_ENABLED:
     INSTALLED_APPS += ["apps.sandbox", "apps.sandbox.ado", "apps.sandbox.jira"]
+    INSTALLED_APPS += ["apps.sandbox.oauth"]  # authorization servers: Atlassian 3LO, Entra ID, OIDC
+
+# enterprise: OAuth connections (apps/connections/oauth.py) through Migrayt's own apps registered with Atlassian
+# (OAuth 2.0 3LO) and Microsoft Entra ID. With the sandbox on and nothing set, both use the sandbox's servers.
+_OAUTH_SANDBOX = f"{SITE_URL}/sandbox/oauth" if SANDBOX_ENABLED else ""
+_OAUTH_SCHEMES = ("https",) if PRODUCTION else ("https", "http")
+ATLASSIAN_CLIENT_ID = env_str("MIGRAYT_ATLASSIAN_CLIENT_ID", "migrayt-sandbox-atlassian" if SANDBOX_ENABLED else "") or ""
+ATLASSIAN_CLIENT_SECRET = env_str("MIGRAYT_ATLASSIAN_CLIENT_SECRET", "") or (
+    _local_secret("sandbox_atlassian_client_secret", lambda: secrets.token_urlsafe(32))
+    if ATLASSIAN_CLIENT_ID.startswith("migrayt-sandbox-") else "")
+ATLASSIAN_AUTH_URL = env_url("MIGRAYT_ATLASSIAN_AUTH_URL", f"{_OAUTH_SANDBOX}/atlassian" if SANDBOX_ENABLED
+                             else "https://auth.atlassian.com", _OAUTH_SCHEMES)
+ATLASSIAN_API_URL = env_url("MIGRAYT_ATLASSIAN_API_URL", f"{_OAUTH_SANDBOX}/atlassian" if SANDBOX_ENABLED
+                            else "https://api.atlassian.com", _OAUTH_SCHEMES)
+ENTRA_CLIENT_ID = env_str("MIGRAYT_ENTRA_CLIENT_ID", "migrayt-sandbox-entra" if SANDBOX_ENABLED else "") or ""
+ENTRA_CLIENT_SECRET = env_str("MIGRAYT_ENTRA_CLIENT_SECRET", "") or (
+    _local_secret("sandbox_entra_client_secret", lambda: secrets.token_urlsafe(32))
+    if ENTRA_CLIENT_ID.startswith("migrayt-sandbox-") else "")
+ENTRA_TENANT = env_str("MIGRAYT_ENTRA_TENANT", "organizations")
+ENTRA_AUTHORITY = env_url("MIGRAYT_ENTRA_AUTHORITY", f"{_OAUTH_SANDBOX}/entra" if SANDBOX_ENABLED
+                          else "https://login.microsoftonline.com", _OAUTH_SCHEMES)
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

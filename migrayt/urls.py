@@ -25,6 +25,7 @@ urlpatterns = [
 ]
 
 if settings.SANDBOX_ENABLED:
+    urlpatterns.append(path("sandbox/oauth/", include("apps.sandbox.oauth.urls")))
     urlpatterns.append(path("sandbox/", include("apps.sandbox.urls")))
 
 handler404 = "apps.core.views.page_not_found"

@@ -28,6 +28,9 @@ class ConnectionOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=Connection.Kind.choices)
     kind_label = serializers.CharField(source="get_kind_display")
+    auth_method = serializers.ChoiceField(choices=Connection.AuthMethod.choices)
+    oauth = serializers.SerializerMethodField(help_text="OAuth connections: provider, scopes granted, status. "
+                                              "Never a token.")
     name = serializers.CharField()
     base_url = serializers.CharField()
     email = serializers.CharField(help_text="Jira Cloud only: the Atlassian account e-mail.")
@@ -40,7 +43,18 @@ class ConnectionOutputSerializer(serializers.Serializer):
     last_test = serializers.SerializerMethodField()
 
     def get_has_secret(self, obj) -> bool:
+        if obj.is_oauth:
+            return bool(obj.oauth.access_token_ref)
         return bool(obj.secret_ciphertext)
+
+    def get_oauth(self, obj) -> dict | None:
+        if not obj.is_oauth:
+            return None
+        credential = obj.oauth
+        return {"provider": credential.provider, "scopes": credential.scopes, "status": credential.status,
+                "status_message": credential.status_message, "cloud_id": credential.cloud_id,
+                "site": credential.account, "access_expires_at": credential.access_expires_at,
+                "refreshed_at": credential.refreshed_at}
 
     def get_last_test(self, obj) -> dict | None:
         if obj.last_tested_at is None:

@@ -38,3 +38,22 @@ class ConnectionForm(forms.Form):
                 f"Leave blank to keep the stored {connection.secret_label} (set "
                 f"{connection.secret_updated_at:%Y-%m-%d %H:%M} UTC). It is never shown."
             )
+
+
+class OAuthStartForm(forms.Form):
+    """Name the connection before signing in with the provider; Azure DevOps also needs the organisation's
+    address (one Microsoft sign-in reaches every organisation the person belongs to)."""
+
+    name = forms.CharField(max_length=120, label="Name", help_text="For example: Jira (target)")
+    base_url = forms.CharField(
+        max_length=500, required=False, label="Azure DevOps organisation address",
+        help_text="https://dev.azure.com/<organisation>",
+        widget=forms.URLInput(attrs={"placeholder": "https://dev.azure.com/fabrikam", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, provider: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        if provider != "entra":
+            del self.fields["base_url"]
+        else:
+            self.fields["base_url"].required = True

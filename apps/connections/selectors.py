@@ -4,7 +4,7 @@ from apps.connections.models import Connection
 
 
 def connection_list(*, organisation, kind: str | None = None) -> QuerySet[Connection]:
-    qs = Connection.objects.for_organisation(organisation).select_related("created_by")
+    qs = Connection.objects.for_organisation(organisation).select_related("created_by", "oauth")
     return qs.filter(kind=kind) if kind else qs
 
 

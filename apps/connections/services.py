@@ -18,8 +18,14 @@ from apps.connections.connectors.base import (
 )
 from apps.connections.connectors.errors import BlockedAddressError, ConfigError
 from apps.connections.connectors.registry import connector_for
-from apps.connections.crypto import SecretUnreadable, secret_decrypt, secret_encrypt
 from apps.connections.models import Connection
+from apps.connections.secret_store import (
+    SecretStoreUnavailable,
+    SecretUnreadable,
+    secret_delete,
+    secret_read,
+    secret_save,
+)
 from apps.core.exceptions import ApplicationError
 from apps.core.services import audit_record
 
@@ -70,7 +76,7 @@ def _clean_secret(token: str) -> str:
     return token
 
 
-def _clean(kind: str, name: str, email: str) -> tuple[str, str, str]:
+def _clean(kind: str, name: str, email: str, *, oauth: bool = False) -> tuple[str, str, str]:
     if kind not in Connection.Kind.values:
         raise ApplicationError(f"Unknown kind of connection {kind!r}.",
                                extra={"field": "kind", "allowed": list(Connection.Kind.values)})
@@ -78,12 +84,20 @@ def _clean(kind: str, name: str, email: str) -> tuple[str, str, str]:
     if not name:
         raise ApplicationError("Give the connection a name.", extra={"field": "name"})
     email = (email or "").strip().lower()
-    if kind == Connection.Kind.JIRA_CLOUD and not email:
+    if kind == Connection.Kind.JIRA_CLOUD and not email and not oauth:
         raise ApplicationError("Jira Cloud needs the e-mail address of the Atlassian account the API token "
                                "belongs to.", extra={"field": "email"})
     if kind != Connection.Kind.JIRA_CLOUD:
         email = ""  # only Jira Cloud signs in with an e-mail; a stray one would only confuse
     return kind, name, email
+
+
+def _secret_save(organisation, token: str, *, reference: str = "") -> str:
+    """The token into the secret store (secret_store.py); the connection keeps only the reference."""
+    try:
+        return secret_save(value=token, label=f"org-{organisation.pk}/connection-token", reference=reference)
+    except SecretStoreUnavailable as exc:
+        raise ApplicationError(str(exc), extra={"field": "token"}) from None
 
 
 def _save(connection: Connection, **kwargs) -> None:
@@ -109,7 +123,7 @@ def connection_create(*, organisation, actor, kind: str, name: str, base_url: st
         name=name,
         base_url=_clean_base_url(base_url),
         email=email,
-        secret_ciphertext=secret_encrypt(_clean_secret(token)),
+        secret_ciphertext=_secret_save(organisation, _clean_secret(token)),
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     _save(connection)
@@ -129,8 +143,15 @@ def connection_update(*, connection: Connection, actor, kind: str | None = None,
         kind if kind is not None else connection.kind,
         name if name is not None else connection.name,
         email if email is not None else connection.email,
+        oauth=connection.is_oauth,
     )
     changed = []
+    if connection.is_oauth and ((token or "").strip() or new_kind != connection.kind
+                                or (base_url is not None and connection.kind == Connection.Kind.JIRA_CLOUD
+                                    and base_url.strip().rstrip("/") != connection.base_url.rstrip("/"))):
+        raise ApplicationError("This connection signs in with OAuth: it has no token, and its kind and site come "
+                               "from the sign-in. To change them, make a new connection; to renew the sign-in, "
+                               "choose “Sign in again” on the connection's page.", extra={"field": "token"})
     if new_kind != connection.kind:
         if not (token or "").strip():
             raise ApplicationError("Changing the kind of connection needs the token again: each kind signs in "
@@ -149,7 +170,8 @@ def connection_update(*, connection: Connection, actor, kind: str | None = None,
         connection.email = new_email
         changed.append("email")
     if token is not None and token.strip():
-        connection.secret_ciphertext = secret_encrypt(_clean_secret(token))
+        connection.secret_ciphertext = _secret_save(connection.organisation, _clean_secret(token),
+                                                    reference=connection.secret_ciphertext)
         connection.secret_updated_at = timezone.now()
         changed.append("secret")
     if not changed:
@@ -171,16 +193,27 @@ def connection_delete(*, connection: Connection, actor, actor_kind: str | None =
     audit_record(organisation=connection.organisation, actor=actor, actor_kind=_actor_kind(actor, actor_kind),
                  action="connection.deleted", target=connection,
                  data={"kind": connection.kind, "name": connection.name})
+    if connection.secret_ciphertext:
+        secret_delete(connection.secret_ciphertext)
+    if connection.is_oauth:
+        from apps.connections.oauth import oauth_credential_delete
+
+        oauth_credential_delete(connection)
     connection.delete()
 
 
-def connection_config(connection: Connection) -> ConnectionConfig:
+def connection_config(connection: Connection, *, force_refresh: bool = False) -> ConnectionConfig:
     """What a connector needs, with the secret decrypted. For connectors only: never render or log it.
-    Raises SecretUnreadable when no configured key opens the secret."""
+    Raises SecretUnreadable when no configured key opens the secret; for an OAuth connection, a current
+    access token (refreshed when due), or OAuthAuthorisationLost (a SecretUnreadable) saying why not."""
+    if connection.is_oauth:
+        from apps.connections.oauth import oauth_connection_config
+
+        return oauth_connection_config(connection, force_refresh=force_refresh)
     return ConnectionConfig(
         kind=ConnectionKind(connection.kind),
         base_url=connection.base_url,
-        token=secret_decrypt(connection.secret_ciphertext),
+        token=secret_read(connection.secret_ciphertext),
         email=connection.email,
     )
 
@@ -191,23 +224,38 @@ def connection_connector(connection: Connection, *, quick: bool = False) -> Conn
     return connector_for(connection_config(connection), policy=connection_ssrf_policy(), quick=quick)
 
 
+def _connection_check(connection: Connection, *, force_refresh: bool = False) -> CheckResult:
+    from apps.connections.oauth import OAuthAuthorisationLost
+
+    try:
+        config = connection_config(connection, force_refresh=force_refresh)
+    except OAuthAuthorisationLost as exc:
+        return CheckResult(exc.status, exc.message)
+    except SecretUnreadable as exc:
+        return CheckResult(CheckStatus.SECRET_UNREADABLE, str(exc))
+    with connector_for(config, policy=connection_ssrf_policy(), quick=True) as connector:
+        try:
+            result = connector.check()
+        except Exception:
+            # A bug of ours, not an answer about the connection: logged with its traceback (which holds
+            # no secret: the token lives only in the auth object), and said plainly to the person.
+            logger.exception("connection %s: the test itself failed", connection.pk)
+            result = CheckResult(CheckStatus.ERROR, "The test could not finish because of an error on our "
+                                 "side. It has been logged; try again in a few minutes.")
+        result.details["requests"] = connector.http.stats.total
+    return result
+
+
 def connection_test(*, connection: Connection, actor, actor_kind: str | None = None) -> CheckResult:
     """Call the real endpoints and record the answer, in plain words, on the connection."""
-    try:
-        config = connection_config(connection)
-    except SecretUnreadable as exc:
-        result = CheckResult(CheckStatus.SECRET_UNREADABLE, str(exc))
-    else:
-        with connector_for(config, policy=connection_ssrf_policy(), quick=True) as connector:
-            try:
-                result = connector.check()
-            except Exception:
-                # A bug of ours, not an answer about the connection: logged with its traceback (which holds
-                # no secret: the token lives only in the auth object), and said plainly to the person.
-                logger.exception("connection %s: the test itself failed", connection.pk)
-                result = CheckResult(CheckStatus.ERROR, "The test could not finish because of an error on our "
-                                     "side. It has been logged; try again in a few minutes.")
-            result.details["requests"] = connector.http.stats.total
+    result = _connection_check(connection)
+    if connection.is_oauth and result.status == CheckStatus.WRONG_CREDENTIALS:
+        # The vendor refused the access token before its hour was up: a revoked grant, most likely. A refresh
+        # tells revoked from merely stale, and a fresh token gets one more try.
+        result = _connection_check(connection, force_refresh=True)
+        if result.status == CheckStatus.WRONG_CREDENTIALS:
+            result.message = ("The access token was refused although the sign-in is current. Sign in again with "
+                              "an account that can reach this site.")
     connection.last_tested_at = timezone.now()
     connection.last_test_status = result.status.value
     connection.last_test_message = result.message

@@ -52,8 +52,12 @@ class ConnectionConfig:
 
     kind: ConnectionKind
     base_url: str
-    token: str = field(repr=False)  # ADO PAT, Jira Cloud API token, Jira Data Center PAT
+    token: str = field(repr=False)  # ADO PAT, Jira Cloud API token, Jira Data Center PAT, or an OAuth access token
     email: str = ""  # Jira Cloud only: the account the API token belongs to
+    # OAuth connections (apps/connections/oauth.py): the token is an access token sent as a Bearer token, and
+    # Jira Cloud is reached through Atlassian's gateway (https://api.atlassian.com/ex/jira/<cloud id>).
+    bearer: bool = False
+    api_base_url: str = ""
 
 
 class CheckStatus(StrEnum):
@@ -74,6 +78,8 @@ class CheckStatus(StrEnum):
     RATE_LIMITED = "rate_limited"
     SERVER_ERROR = "server_error"
     SECRET_UNREADABLE = "secret_unreadable"  # noqa: S105 - a status name. The stored token cannot be decrypted with the configured keys
+    AUTHORISATION_EXPIRED = "authorisation_expired"  # OAuth: the refresh token expired; sign in again
+    AUTHORISATION_REVOKED = "authorisation_revoked"  # OAuth: the person or an admin revoked the app's access
     ERROR = "error"
 
 
@@ -123,7 +129,7 @@ class Connector(ABC):
 
     def make_http_client(self, *, quick: bool = False) -> HttpClient:
         return HttpClient(
-            base_url=self.config.base_url,
+            base_url=self.config.api_base_url or self.config.base_url,
             policy=self.policy,
             auth=self.auth(),
             timeout=self.CHECK_TIMEOUT if quick else self.READ_TIMEOUT,

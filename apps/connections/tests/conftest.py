@@ -229,3 +229,7 @@ def _fresh_throttles():
     cache.clear()
     yield
     cache.clear()
+
+
+# OAuth connections: the sandbox's authorization servers on the live server (see oauth_support.py).
+from apps.connections.tests.oauth_support import ado_site, jira_cloud_site, oauth_servers  # noqa: E402, F401

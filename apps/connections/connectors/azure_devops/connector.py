@@ -11,7 +11,7 @@ from apps.connections.connectors.checks import (
     wrong_product_for,
 )
 from apps.connections.connectors.errors import ConnectorError
-from apps.connections.connectors.http import basic_auth, status_error
+from apps.connections.connectors.http import BearerAuth, basic_auth, status_error
 
 API_VERSION = "7.1"
 # Azure DevOps answers an anonymous caller with this identity rather than with 401 on some endpoints.
@@ -44,6 +44,8 @@ class AzureDevOpsConnector(AzureDevOpsReader):
     kind = ConnectionKind.AZURE_DEVOPS
 
     def auth(self) -> httpx.Auth:
+        if self.config.bearer:  # a Microsoft Entra ID access token for the Azure DevOps resource
+            return BearerAuth(self.config.token)
         # A personal access token goes as the password of Basic authentication, with no user name.
         return basic_auth("", self.config.token)
 

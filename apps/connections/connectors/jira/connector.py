@@ -199,6 +199,8 @@ class JiraCloudConnector(JiraConnector):
                         "and an API token made at id.atlassian.com (not your password).")
 
     def auth(self) -> httpx.Auth:
+        if self.config.bearer:  # OAuth 2.0 (3LO) access token, through api.atlassian.com/ex/jira/<cloud id>
+            return BearerAuth(self.config.token)
         return basic_auth(self.config.email, self.config.token)
 
     def _wrong_deployment(self, deployment: str) -> CheckResult | None:
