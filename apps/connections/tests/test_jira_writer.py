@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from django.conf import settings
 
@@ -62,6 +63,19 @@ def _cloud_config(live_server, site):
 @pytest.fixture
 def cloud(live_server, cloud_site):
     with JiraCloudConnector(_cloud_config(live_server, cloud_site), policy=LOCAL) as connector:
+        yield JiraWriter(connector, run_id="run-1")
+
+
+@pytest.fixture
+def impatient_cloud(live_server, cloud_site):
+    """A writer for fault tests: a dropped connection can leave a client waiting for the rest of the answer
+    until its read timeout, so short timeouts and backoffs keep these tests quick."""
+    from apps.connections.connectors.http import HttpClient, basic_auth
+
+    config = _cloud_config(live_server, cloud_site)
+    http = HttpClient(base_url=config.base_url, policy=LOCAL, auth=basic_auth(ADMIN_EMAIL, CLOUD_SECRET),
+                      timeout=httpx.Timeout(2.0, connect=2.0), backoff_initial=0.05, backoff_max=0.3)
+    with JiraCloudConnector(config, policy=LOCAL, http=http) as connector:
         yield JiraWriter(connector, run_id="run-1")
 
 
@@ -201,12 +215,13 @@ def test_data_center_bulk_create_uses_names_wiki_and_the_epic_link(dc, dc_site):
     assert subtask.ok and JiraIssue.objects.get(key=subtask.key).parent.key == results[0].key
 
 
-def test_a_dropped_create_is_not_repeated_and_reconciliation_finds_what_it_made(cloud, cloud_site):
+def test_a_dropped_create_is_not_repeated_and_reconciliation_finds_what_it_made(impatient_cloud, cloud_site):
     """The sandbox's `drop` fault runs the write, then cuts the connection: the writer must not send it again,
     must say the outcome is unknown, and reconciliation must find the issues afterwards."""
     from apps.sandbox import services as sandbox
     from apps.sandbox.jira.models import JiraIssue
 
+    cloud = impatient_cloud
     since = datetime.now(UTC)
     cloud.fields_schema(), cloud.project("MIG")
     sandbox.site_controls_update(site=cloud_site, controls={"fault_rate": 1.0, "fault_kinds": ["drop"], "seed": 3})
@@ -541,3 +556,51 @@ def test_a_rate_limited_site_is_paced_and_nothing_fails(cloud, cloud_site):
                                       for n in range(6)])
     assert all(r.ok for r in results) and all(r.ok for r in links)
     assert time.monotonic() - started > 1.5  # 14 requests at 6 per 2 s cannot go faster
+
+
+def test_with_a_third_of_the_requests_failing_every_write_lands_exactly_once(impatient_cloud, cloud_site):
+    """Dropped connections after the write, injected 500s and 503s on 30 % of requests: what the writer
+    cannot settle itself it reports as retryable, and asking again (as the engine does for failed items)
+    finishes the job with nothing written twice."""
+    from apps.sandbox import services as sandbox
+    from apps.sandbox.jira.models import JiraComment, JiraIssue, JiraIssueLink, JiraRemoteLink, JiraSprint
+
+    cloud = impatient_cloud
+    issues = cloud.create_items(_items(cloud_site, 8), project="MIG")
+    board = cloud.board_for_project("MIG")
+    sandbox.site_controls_update(site=cloud_site, controls={"fault_rate": 0.3, "fault_kinds": ["drop", "http_500",
+                                                                                                 "http_503"], "seed": 11})
+    pending = {
+        "links": [LinkWrite(f"l{n}", "Blocks", issues[n].key, issues[n + 1].key) for n in range(7)],
+        "comments": [(i.key, f"c{i.key}-{n}", f"Comment {n} by Ana, 2024-01-0{n + 1} 10:00") for i in issues for n in range(2)],
+        "remote": [i.key for i in issues],
+        "transitions": [i.key for i in issues],
+    }
+    sprint_id = None
+    for _round in range(4):
+        links = pending["links"]
+        pending["links"] = [link for link, r in zip(links, cloud.create_issue_links(links), strict=True) if not r.ok]
+        comments, pending["comments"] = pending["comments"], []
+        for key, source_id, header in comments:
+            if not cloud.comment_add(key, source_id=source_id, body="Body", header=header).ok:
+                pending["comments"].append((key, source_id, header))
+        pending["remote"] = [key for key in pending["remote"] if not cloud.remote_link_upsert(
+            key, source_id=key, url=f"https://dev.azure.com/fabrikam/_workitems/edit/{key}", title=key).ok]
+        pending["transitions"] = [key for key in pending["transitions"] if not cloud.transition_to(key, "Done").ok]
+        if sprint_id is None:
+            made = cloud.sprint_ensure(board_id=board, source_id="it-1", name="Sprint 1",
+                                       start=datetime(2024, 1, 1, tzinfo=UTC), end=datetime(2024, 1, 15, tzinfo=UTC))
+            sprint_id = made.destination_id if made.ok else None
+        if not any(pending.values()) and sprint_id:
+            break
+    sandbox.site_controls_update(site=cloud_site, controls={"fault_rate": 0.0, "fault_kinds": []})
+    assert not any(pending.values()), pending
+    assert JiraIssueLink.objects.filter(site=cloud_site).count() == 7
+    assert JiraComment.objects.filter(issue__site=cloud_site).count() == 16
+    assert JiraRemoteLink.objects.filter(issue__site=cloud_site).count() == 8
+    assert set(JiraIssue.objects.filter(site=cloud_site).values_list("status_id", flat=True)) == {"10002"}
+    assert JiraSprint.objects.filter(site=cloud_site, name="Sprint 1").count() == 1
+    from apps.sandbox.models import SandboxRequest
+
+    faults = SandboxRequest.objects.filter(site=cloud_site).exclude(fault="")
+    assert faults.filter(fault="drop").count() > 5 and faults.filter(fault="http_500").count() > 5

@@ -274,6 +274,21 @@ class JiraWriter:
                 self._cache[key] = load()
             return self._cache[key]
 
+    @staticmethod
+    def _write_once(send: Callable[[], httpx.Response], *, find: Callable[[], Any]) -> httpx.Response | Any:
+        """Send a write that is not idempotent. When its outcome is unknown (the request may have reached
+        Jira), look for what it would have made (`find`, read with retries): return that if found, else send
+        it once more, now that it is known not to exist."""
+        try:
+            return send()
+        except ConnectorError as exc:
+            if not _ambiguous(exc):
+                raise
+            found = find()
+            if found:
+                return found
+            return send()
+
     def _get_all_pages(self, path: str, params: dict | None = None, *, key: str = "values") -> list:
         """Every value of a paged Jira list (startAt / isLast), or the list itself for unpaged answers."""
         out, start = [], 0
@@ -429,13 +444,17 @@ class JiraWriter:
     def _cloud_workflow_for(self, project: str) -> _Workflow | None:
         """The project's workflow as /workflow/search serves it, when one workflow serves the project and
         the account may read workflows; None otherwise."""
-        def load():
-            try:
-                return self._get_all_pages(self.api("workflow/search"), {"expand": "transitions,statuses,projects"})
-            except ConnectorError:
-                return None
-
-        workflows = self._cached("workflows", load)
+        with self._lock:
+            workflows = self._cache.get("workflows")
+            if workflows is None:
+                try:
+                    workflows = self._get_all_pages(self.api("workflow/search"),
+                                                    {"expand": "transitions,statuses,projects"})
+                except ConnectorError as exc:
+                    if exc.kind == "transient":
+                        return None  # learn this time; read the workflows again next time
+                    workflows = []  # not allowed to read workflows (an admin permission): learn from the issues
+                self._cache["workflows"] = workflows
         if not workflows:
             return None
         info = self.project(project)
@@ -483,6 +502,7 @@ class JiraWriter:
                 "mapping."))
         steps: list[str] = []
         replanned = False
+        recoveries = 0
         try:
             state = current or self.issue_state(issue)
             flow = self._workflow(state)
@@ -493,11 +513,12 @@ class JiraWriter:
                     return TransitionOutcome(issue, status, name, tuple(steps))
                 if not flow.complete and status not in flow.explored:
                     self._learn(issue, flow, status)
-                path = flow.path(status, targets)
-                if path is None and not flow.complete:
-                    # Not known yet: go towards the nearest status whose transitions are still unknown.
-                    unexplored = flow.known_statuses() - flow.explored
-                    path = flow.path(status, unexplored) if unexplored else None
+                with self._lock:
+                    path = flow.path(status, targets)
+                    if path is None and not flow.complete:
+                        # Not known yet: go towards the nearest status whose transitions are still unknown.
+                        unexplored = flow.known_statuses() - flow.explored
+                        path = flow.path(status, unexplored) if unexplored else None
                 if not path:
                     return TransitionOutcome(issue, status, self.statuses().get(status, {}).get("name", ""),
                                              tuple(steps), WriteError(
@@ -505,8 +526,19 @@ class JiraWriter:
                         f"The workflow offers no way from status {self._status_label(status)} to "
                         f"{target_status!r} for this issue type; check the state mapping or the workflow."))
                 edge = path[0]
-                response = self.http.request("POST", self._issue_path(issue, "transitions"),
-                                             json={"transition": {"id": edge.transition_id}}, accept=(204, 200, 400))
+                try:
+                    response = self.http.request("POST", self._issue_path(issue, "transitions"),
+                                                 json={"transition": {"id": edge.transition_id}},
+                                                 accept=(204, 200, 400))
+                except ConnectorError as exc:
+                    if not _ambiguous(exc) or recoveries >= 3:
+                        raise
+                    # The transition may have happened: see where the issue is now and go on from there.
+                    recoveries += 1
+                    status = self.issue_state(issue).status_id
+                    if status == edge.to:
+                        steps.append(edge.transition_id)
+                    continue
                 if response.status_code == 400:
                     if replanned:
                         return TransitionOutcome(issue, status, "", tuple(steps), vendor_error(
@@ -605,10 +637,18 @@ class JiraWriter:
                                existed=True)
         body = {"type": {"id": str(link_type["id"])}, "inwardIssue": payloads._issue_ref(link.from_id),
                 "outwardIssue": payloads._issue_ref(link.to_id)}
+
+        def post():
+            return self.http.request("POST", self.api("issueLink"), json=body, accept=(200, 201, 400, 404))
+
         try:
-            response = self.http.request("POST", self.api("issueLink"), json=body, accept=(200, 201, 400, 404))
+            response = self._write_once(post, find=lambda: self._existing_link(self.issue_links(link.from_id),
+                                                                               link_type, link.to_id))
         except ConnectorError as exc:
             return WriteResult(source_id=link.source_id, key=composite, error=write_error_from(exc, what="link the issues"))
+        if isinstance(response, dict):  # it had been written before the connection dropped
+            existing.append(response)
+            return WriteResult(source_id=link.source_id, destination_id=str(response.get("id", "")), key=composite)
         if response.status_code in (400, 404):
             return WriteResult(source_id=link.source_id, key=composite,
                                error=vendor_error(response.status_code, _json_or_none(response), what="link the issues"))
@@ -633,8 +673,9 @@ class JiraWriter:
         if application:
             body["application"] = {"type": "com.migrayt.source", "name": application}
         try:
+            # An upsert by globalId: repeating it after a dropped connection cannot add a second link.
             response = self.http.request("POST", self._issue_path(issue, "remotelink"), json=body,
-                                         accept=(200, 201, 400, 404))
+                                         accept=(200, 201, 400, 404), idempotent=True)
         except ConnectorError as exc:
             return WriteResult(source_id=source_id, error=write_error_from(exc, what="link back to the source"))
         data = _json_or_none(response)
@@ -676,10 +717,19 @@ class JiraWriter:
             method, path = "PUT", self._issue_path(issue, f"comment/{quote(str(existing_id), safe='')}")
         else:
             method, path = "POST", self._issue_path(issue, "comment")
+        def send():
+            return self.http.request(method, path, json=payload, accept=(200, 201, 400, 404),
+                                     idempotent=method == "PUT")
+
         try:
-            response = self.http.request(method, path, json=payload, accept=(200, 201, 400, 404))
+            if method == "POST" and header.strip():
+                response = self._write_once(send, find=lambda: self.comment_find(issue, header=header))
+            else:
+                response = send()
         except ConnectorError as exc:
             return WriteResult(source_id=source_id, error=write_error_from(exc, what="add the comment"))
+        if isinstance(response, str):  # written before the connection dropped, and found by its header
+            return WriteResult(source_id=source_id, destination_id=response)
         data = _json_or_none(response)
         if response.status_code in (400, 404):
             return WriteResult(source_id=source_id, error=vendor_error(response.status_code, data,
@@ -790,6 +840,14 @@ class JiraWriter:
         fields = self.http.get_json(self._issue_path(issue), params={"fields": "attachment"}).get("fields") or {}
         return list(fields.get("attachment") or [])
 
+    # -- rollback --------------------------------------------------------------------------------------
+
+    def item_delete(self, issue: str) -> bool:
+        """Delete an issue this run created (with its sub-tasks). False when it was gone already."""
+        response = self.http.request("DELETE", self._issue_path(issue), params={"deleteSubtasks": "true"},
+                                     accept=(204, 404))
+        return response.status_code == 204
+
     # -- sprints ---------------------------------------------------------------------------------------
 
     def board_for_project(self, project: str) -> str:
@@ -814,8 +872,11 @@ class JiraWriter:
         if not fitted:
             return WriteResult(source_id=source_id, error=WriteError(ErrorCategory.PERMANENT, "field_invalid",
                                                                      "A sprint needs a name."))
+        def find():
+            return next((s for s in self.sprints(board_id) if str(s.get("name", "")).strip() == fitted), None)
+
         try:
-            found = next((s for s in self.sprints(board_id) if str(s.get("name", "")).strip() == fitted), None)
+            found = find()
             if found is not None:
                 return WriteResult(source_id=source_id, destination_id=str(found["id"]), key=fitted, existed=True)
             body: dict[str, Any] = {"name": fitted, "originBoardId": int(board_id)}
@@ -825,9 +886,12 @@ class JiraWriter:
                 body["startDate"] = payloads.jira_datetime(start)
             if end:
                 body["endDate"] = payloads.jira_datetime(end)
-            response = self.http.request("POST", f"{AGILE}/sprint", json=body, accept=(200, 201, 400))
+            response = self._write_once(lambda: self.http.request("POST", f"{AGILE}/sprint", json=body,
+                                                                  accept=(200, 201, 400)), find=find)
         except ConnectorError as exc:
             return WriteResult(source_id=source_id, error=write_error_from(exc, what=f"create sprint {fitted!r}"))
+        if isinstance(response, dict):
+            return WriteResult(source_id=source_id, destination_id=str(response["id"]), key=fitted)
         data = _json_or_none(response)
         if response.status_code == 400:
             return WriteResult(source_id=source_id, error=vendor_error(400, data, what=f"create sprint {fitted!r}"))
@@ -841,8 +905,9 @@ class JiraWriter:
         for start in range(0, len(issues), SPRINT_MOVE_MAX):
             batch = issues[start:start + SPRINT_MOVE_MAX]
             try:
+                # Moving issues into the sprint they are in changes nothing: safe to repeat.
                 response = self.http.request("POST", f"{AGILE}/sprint/{sprint_id}/issue", json={"issues": batch},
-                                             accept=(200, 204, 400, 404))
+                                             accept=(200, 204, 400, 404), idempotent=True)
                 error = (vendor_error(response.status_code, _json_or_none(response), what="move issues into the sprint")
                          if response.status_code in (400, 404) else None)
             except ConnectorError as exc:
@@ -877,7 +942,7 @@ class JiraWriter:
                     return WriteResult(source_id=source_id, destination_id=str(sprint_id), error=WriteError(
                         ErrorCategory.PERMANENT, "sprint_dates", "Jira starts a sprint only with a start and an end "
                         "date; this one has none."))
-                response = self.http.request("POST", f"{AGILE}/sprint/{sprint_id}", accept=(200, 400), json={
+                response = self.http.request("POST", f"{AGILE}/sprint/{sprint_id}", accept=(200, 400), idempotent=True, json={
                     "state": "active", "startDate": payloads.jira_datetime(begin),
                     "endDate": payloads.jira_datetime(finish)})
                 if response.status_code == 400:
@@ -886,7 +951,7 @@ class JiraWriter:
                 current = "active"
             if current == "active" and state == "closed":
                 response = self.http.request("POST", f"{AGILE}/sprint/{sprint_id}", json={"state": "closed"},
-                                             accept=(200, 400))
+                                             accept=(200, 400), idempotent=True)
                 if response.status_code == 400:
                     return WriteResult(source_id=source_id, destination_id=str(sprint_id),
                                        error=vendor_error(400, _json_or_none(response), what="close the sprint"))
@@ -924,16 +989,22 @@ class JiraWriter:
         if not wanted:
             return WriteResult(source_id=source_id, error=WriteError(ErrorCategory.PERMANENT, "field_invalid",
                                                                      f"A {kind} needs a name."))
-        try:
+        def find():
             existing = self.http.get_json(self.api(list_path))
             values = existing.get("values", []) if isinstance(existing, dict) else existing
-            found = next((v for v in values if str(v.get("name", "")).strip().casefold() == wanted.casefold()), None)
+            return next((v for v in values if str(v.get("name", "")).strip().casefold() == wanted.casefold()), None)
+
+        try:
+            found = find()
             if found is not None:
                 return WriteResult(source_id=source_id, destination_id=str(found["id"]), key=found["name"], existed=True)
-            response = self.http.request("POST", self.api(kind), json=create_body(self.project(project)),
-                                         accept=(200, 201, 400, 404))
+            body = create_body(self.project(project))
+            response = self._write_once(lambda: self.http.request("POST", self.api(kind), json=body,
+                                                                  accept=(200, 201, 400, 404)), find=find)
         except ConnectorError as exc:
             return WriteResult(source_id=source_id, error=write_error_from(exc, what=f"create the {kind} {wanted!r}"))
+        if isinstance(response, dict):
+            return WriteResult(source_id=source_id, destination_id=str(response["id"]), key=str(response["name"]))
         data = _json_or_none(response)
         if response.status_code in (400, 404):
             return WriteResult(source_id=source_id, error=vendor_error(response.status_code, data,
