@@ -24,6 +24,8 @@ Destination side (keyed on the source id: writing the same source record twice u
     upload_attachment(record, content, *, work_item_id, existing_id) -> destination id
 The id map (source id -> destination id) lives in the engine; a destination receives the destination id
 it returned last time, if any, and must update that object rather than create a new one.
+Bulk writes in destination-shaped records (`records.ItemWrite` / `LinkWrite` -> `WriteResult`, ambiguous
+failures flagged for reconciliation) are in the destination's writer: `jira/writer.py` (`JiraWriter`).
 
 Failures are ConnectorError subclasses tagged config / transient / permanent (see `errors`).
 """

@@ -604,3 +604,25 @@ def test_with_a_third_of_the_requests_failing_every_write_lands_exactly_once(imp
 
     faults = SandboxRequest.objects.filter(site=cloud_site).exclude(fault="")
     assert faults.filter(fault="drop").count() > 5 and faults.filter(fault="http_500").count() > 5
+
+
+def test_an_attachment_throttled_by_jira_is_sent_again_from_the_start_when_it_can_be(cloud, cloud_site, tmp_path):
+    """Jira's per-issue write limit answers the second upload with 429: a file is sent again from its first
+    byte after the wait; a one-shot stream cannot be, and says so instead of sending a short body."""
+    from apps.sandbox.jira.models import JiraAttachment
+
+    item = cloud.create_items(_items(cloud_site, 1), project="MIG")[0]
+    cloud_site.options.update(per_issue_write_limit=1, per_issue_write_window_seconds=3)
+    cloud_site.save(update_fields=["options"])
+    data = tmp_path / "report.csv"
+    data.write_bytes(b"a,b\n" * 50_000)
+    assert cloud.attachment_upload(item.key, source_id="a1", filename="first.txt", content=iter([b"1"]), size=1).ok
+    with data.open("rb") as handle:
+        handle.seek(4)  # from where the caller's file position is
+        second = cloud.attachment_upload(item.key, source_id="a2", filename="report.csv", content=handle)
+    assert second.ok, second.error
+    assert bytes(JiraAttachment.objects.get(pk=second.destination_id).content) == b"a,b\n" * 49_999
+    third = cloud.attachment_upload(item.key, source_id="a3", filename="once.bin", content=iter([b"x" * 10]), size=10)
+    assert not third.ok and third.error.code == "stream_not_replayable"
+    assert third.error.category == ErrorCategory.TRANSIENT
+    assert JiraAttachment.objects.filter(issue__key=item.key).count() == 2
