@@ -321,8 +321,14 @@ def test_links_are_written_once_even_when_asked_twice(cloud, cloud_site):
     assert JiraIssueLink.objects.filter(site=cloud_site).count() == 3
     link = JiraIssueLink.objects.get(site=cloud_site, link_type_id="10000", inward_issue__key=a.key)
     assert link.outward_issue.key == b.key  # a blocks b
+    reads = cloud.http.stats.requests["GET /rest/api/3/issue/{id}"]
     second = cloud.create_issue_links(links)
     assert all(r.ok and r.existed for r in second)
+    assert cloud.http.stats.requests["GET /rest/api/3/issue/{id}"] == reads  # this writer knows what it wrote
+    # One link at a time, as the engine may ask, and by a new writer (after a crash) that must read them.
+    fresh = JiraWriter(cloud.connector, run_id="run-1")
+    assert all(fresh.create_issue_links([link])[0].existed for link in links)
+    assert cloud.http.stats.requests["GET /rest/api/3/issue/{id}"] == reads + 4  # a (by key, by id), c, b: once each
     assert cloud.http.stats.requests["POST /rest/api/3/issueLink"] == 3
     assert JiraIssueLink.objects.filter(site=cloud_site).count() == 3
     bad = cloud.create_issue_links([LinkWrite("x", "Blocks", a.key, a.key), LinkWrite("y", "Teleports", a.key, b.key)])

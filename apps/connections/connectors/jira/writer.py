@@ -30,7 +30,7 @@ import os
 import secrets
 import tempfile
 import threading
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -55,6 +55,7 @@ from apps.connections.connectors.records import (
 BULK_CREATE_MAX = 50
 SPRINT_MOVE_MAX = 50
 SEARCH_PAGE = 100
+LINK_CACHE_ISSUES = 2000  # issues whose links a writer remembers (bounded: memory must not grow with the project)
 MAX_TRANSITION_STEPS = 12
 SPOOL_IN_MEMORY = 1024 * 1024  # an attachment of unknown size is spooled to disk past this
 CHUNK = 64 * 1024
@@ -259,6 +260,7 @@ class JiraWriter:
         self._lock = threading.RLock()
         self._cache: dict[Any, Any] = {}
         self._workflows: dict[tuple[str, str], _Workflow] = {}
+        self._links: OrderedDict[str, list[dict]] = OrderedDict()
 
     # -- small helpers ---------------------------------------------------------------------------------
 
@@ -611,7 +613,7 @@ class JiraWriter:
             return [WriteResult(source_id=link.source_id, error=error) for link in links]
         for from_id, indexes in by_from.items():
             try:
-                existing = self.issue_links(from_id)
+                existing = self._links_of(from_id)
             except ConnectorError as exc:
                 error = write_error_from(exc, what=f"read the links of {from_id}")
                 for index in indexes:
@@ -620,6 +622,30 @@ class JiraWriter:
             for index in indexes:
                 results[index] = self._link_one(links[index], existing)
         return results
+
+    def _links_of(self, issue: str) -> list[dict]:
+        """The issue's links, read once per writer and kept up to date with what this writer adds: the
+        engine may ask for one link at a time without costing a read each."""
+        key = str(issue).upper()
+        with self._lock:
+            if key in self._links:
+                self._links.move_to_end(key)
+                return self._links[key]
+        links = self.issue_links(issue)
+        with self._lock:
+            self._links[key] = links
+            while len(self._links) > LINK_CACHE_ISSUES:
+                self._links.popitem(last=False)
+        return links
+
+    def _remember_link(self, link_type: dict, from_id: str, to_id: str, existing: list[dict], link_id: str = "") -> None:
+        with self._lock:
+            existing.append({"id": link_id, "type": {"id": str(link_type["id"])},
+                             "outwardIssue": {"id": str(to_id), "key": str(to_id)}})
+            reverse = self._links.get(str(to_id).upper())
+            if reverse is not None:
+                reverse.append({"id": link_id, "type": {"id": str(link_type["id"])},
+                                "inwardIssue": {"id": str(from_id), "key": str(from_id)}})
 
     def _link_one(self, link: LinkWrite, existing: list[dict]) -> WriteResult:
         link_type = self._link_type(link.link_type)
@@ -647,14 +673,13 @@ class JiraWriter:
         except ConnectorError as exc:
             return WriteResult(source_id=link.source_id, key=composite, error=write_error_from(exc, what="link the issues"))
         if isinstance(response, dict):  # it had been written before the connection dropped
-            existing.append(response)
+            self._remember_link(link_type, link.from_id, link.to_id, existing, str(response.get("id", "")))
             return WriteResult(source_id=link.source_id, destination_id=str(response.get("id", "")), key=composite)
         if response.status_code in (400, 404):
             return WriteResult(source_id=link.source_id, key=composite,
                                error=vendor_error(response.status_code, _json_or_none(response), what="link the issues"))
-        # Later links of this call see this one, so a repeat within the call is skipped too.
-        existing.append({"type": {"id": str(link_type["id"])}, "outwardIssue": {"id": str(link.to_id),
-                                                                                 "key": str(link.to_id)}})
+        # Later links see this one, so a repeat (in this call or a later one) is skipped too.
+        self._remember_link(link_type, link.from_id, link.to_id, existing)
         return WriteResult(source_id=link.source_id, key=composite)
 
     # -- the link back, properties ----------------------------------------------------------------------
