@@ -9,6 +9,8 @@ types, fields, states, allowed values, people, sprints, components and link type
 stays valid after a scan is deleted; rows hold ids, names, reasons and numbers.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -57,6 +59,7 @@ class MappingSet(OrganisationOwned):
 
     draft_status = models.CharField(max_length=20, choices=DraftStatus.choices, default=DraftStatus.NEW)
     draft_message = models.TextField(blank=True)
+    draft_requested_at = models.DateTimeField(null=True, blank=True)
     drafted_at = models.DateTimeField(null=True, blank=True)
     # The hash of the model payload a person saw and asked to send; the task sends only that payload.
     llm_requested_sha256 = models.CharField(max_length=64, blank=True)
@@ -86,9 +89,15 @@ class MappingSet(OrganisationOwned):
     def has_llm_consent(self) -> bool:
         return self.llm_consent_at is not None
 
+    # A draft takes seconds; one queued or running far longer than the task's time limit was lost (a worker
+    # died, the broker dropped it) and may be asked for again.
+    DRAFT_STALE_AFTER = timedelta(minutes=10)
+
     @property
     def is_drafting(self) -> bool:
-        return self.draft_status in (self.DraftStatus.QUEUED, self.DraftStatus.RUNNING)
+        if self.draft_status not in (self.DraftStatus.QUEUED, self.DraftStatus.RUNNING):
+            return False
+        return self.draft_requested_at is None or timezone.now() - self.draft_requested_at < self.DRAFT_STALE_AFTER
 
     @property
     def direction(self) -> str:

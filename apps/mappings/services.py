@@ -187,8 +187,10 @@ def mapping_set_draft_request(*, mapping_set: MappingSet, actor, use_llm: bool =
                 raise ApplicationError("Every undecided row is already certain: there is nothing to ask the model.")
         mapping_set.draft_status = MappingSet.DraftStatus.QUEUED
         mapping_set.draft_message = ""
+        mapping_set.draft_requested_at = timezone.now()
         mapping_set.llm_requested_sha256 = payload_sha256 if use_llm else ""
-        mapping_set.save(update_fields=["draft_status", "draft_message", "llm_requested_sha256"])
+        mapping_set.save(update_fields=["draft_status", "draft_message", "draft_requested_at",
+                                        "llm_requested_sha256"])
         audit_record(organisation=mapping_set.organisation, actor=actor, actor_kind=_actor_kind(actor, actor_kind),
                      action="mapping.draft_requested", target=mapping_set,
                      data={"layers": "llm" if use_llm else "offline",

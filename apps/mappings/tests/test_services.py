@@ -1,6 +1,9 @@
 """Mapping sets through the service layer: made from two scans, drafted, decided, approved and frozen."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from apps.catalog.models import Scan
 from apps.core.exceptions import ApplicationError
@@ -51,6 +54,12 @@ def test_creating_queues_the_draft_task_on_commit(organisation, member, django_c
     assert mapping_set.draft_status == MappingSet.DraftStatus.QUEUED
     with pytest.raises(ApplicationError, match="already being made"):
         services.mapping_set_draft_request(mapping_set=mapping_set, actor=member)
+    # A draft lost with its worker does not block the mapping for ever.
+    MappingSet.objects.for_organisation(organisation).filter(pk=mapping_set.pk).update(
+        draft_requested_at=timezone.now() - timedelta(minutes=11))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.mapping_set_draft_request(mapping_set=mapping_set, actor=member)
+    assert len(sent) == 2
 
 
 def test_the_draft_stores_every_proposal_with_confidence_reason_and_layer(organisation, member):
