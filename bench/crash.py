@@ -28,13 +28,14 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=int, default=20)
     parser.add_argument("--min-gap", type=float, default=2.0, help="shortest wait between kills (s)")
     parser.add_argument("--max-gap", type=float, default=12.0, help="longest wait between kills (s)")
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--database-url", default=None, help="e.g. postgres://postgres@127.0.0.1:5432/mig_bench")
+    parser.add_argument("--broker-url", default=None, help="e.g. redis://127.0.0.1:6379/10 (default: a filesystem broker)")
     parser.add_argument("--timeout", type=float, default=5400)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     if args.items < 1 or args.kills < 0:
         parser.error("--items must be 1 or more and --kills 0 or more")
-    state, port = bench.prepare(database_url=args.database_url)
+    state, port = bench.prepare(database_url=args.database_url, broker_url=args.broker_url)
     try:
         return run(args, port)
     finally:

@@ -29,13 +29,14 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--parallel", type=int, default=8, help="requests in flight at once")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--database-url", default=None, help="e.g. postgres://postgres@127.0.0.1:5432/mig_bench")
+    parser.add_argument("--broker-url", default=None, help="e.g. redis://127.0.0.1:6379/10 (default: a filesystem broker)")
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     if args.items < 1 or args.rate <= 0 or args.parallel < 1:
         parser.error("--items, --rate and --parallel must be positive")
-    state, port = bench.prepare(database_url=args.database_url)
+    state, port = bench.prepare(database_url=args.database_url, broker_url=args.broker_url)
     try:
         return run(args, port)
     finally:
@@ -104,6 +105,7 @@ def run(args, port: int) -> int:
         by_endpoint[key] = by_endpoint.get(key, 0) + 1
     print(f"jira requests {jira_requests} ({throttled} answered 429), ado requests {ado_requests}; by endpoint: "
           f"{dict(sorted(by_endpoint.items(), key=lambda kv: -kv[1])[:12])}", flush=True)
+    print(f"seconds per phase (first to last checkpoint): {bench.phase_seconds(run)}", flush=True)
     print(f"wall {wall:.1f} s, floor {floor:.1f} s at {args.rate:g} requests/s", flush=True)
     bench.last_line({"items": args.items, "wall_s": round(wall, 1),
                      "requests_per_item": round((jira_requests + ado_requests) / args.items, 3),

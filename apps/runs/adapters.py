@@ -54,7 +54,8 @@ def _raise_for(result: records.WriteResult, what: str) -> None:
         return
     error = result.error
     cls = TransientError if error.category == records.ErrorCategory.TRANSIENT else PermanentError
-    raise cls(f"{what}: {error.message}", code=error.code)
+    message = error.message if what.split("“")[-1].split("”")[0] in error.message else f"{what}: {error.message}"
+    raise cls(message, code=error.code)
 
 
 class JiraDestination:

@@ -22,7 +22,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def prepare(*, database_url: str | None) -> tuple[Path, int]:
+def prepare(*, database_url: str | None, broker_url: str | None = None) -> tuple[Path, int]:
     """Environment for a temporary deployment; call before django.setup()."""
     state = Path(tempfile.mkdtemp(prefix="migrayt-bench-runs-"))
     port = free_port()
@@ -36,6 +36,8 @@ def prepare(*, database_url: str | None) -> tuple[Path, int]:
     os.environ.pop("DATABASE_URL", None)
     if database_url:
         os.environ["DATABASE_URL"] = database_url
+    if broker_url:
+        os.environ["CELERY_BROKER_URL"] = broker_url
     os.environ["DJANGO_SETTINGS_MODULE"] = "migrayt.settings"
     sys.path.insert(0, str(ROOT))
     return state, port
@@ -118,3 +120,11 @@ def cleanup(state: Path, keep: bool) -> None:
 
 def last_line(figures: dict) -> None:
     print(json.dumps(figures), flush=True)
+
+
+def phase_seconds(run) -> dict:
+    """How long each phase took, from the run's throughput samples."""
+    spans: dict[str, list] = {}
+    for phase, at in run.samples.order_by("at").values_list("phase", "at"):
+        spans.setdefault(phase, [at, at])[1] = at
+    return {phase: round((end - start).total_seconds(), 1) for phase, (start, end) in spans.items()}

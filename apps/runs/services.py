@@ -4,6 +4,7 @@ Every control writes an audit row (ids and counts only). The step runs one bound
 under the run's lease (see store.py) and enqueues the next step on commit.
 """
 
+import dataclasses
 import logging
 import os
 import socket
@@ -91,7 +92,11 @@ def run_create_from_version(*, organisation, actor, kind: str, mapping_version_i
     schema = catalog_schema(destination_scan)
     if schema:
         levels = {t.source_id: t.hierarchy_level for t in schema.work_item_types}
-    return run_create(organisation=organisation, actor=actor, kind=kind, plan=mapping_version_plan(version),
+    # The scans name the projects the way the connectors address them (Jira's key, ADO's name).
+    plan = dataclasses.replace(mapping_version_plan(version),
+                               source_project=source_scan.project_key or mapping_set.source_project,
+                               destination_project=destination_scan.project_key or mapping_set.destination_project)
+    return run_create(organisation=organisation, actor=actor, kind=kind, plan=plan,
                       source_connection=source_scan.connection, destination_connection=destination_scan.connection,
                       mapping_version_id=version.pk, type_levels=levels, actor_kind=actor_kind)
 
