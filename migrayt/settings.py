@@ -133,6 +133,7 @@ ENTRA_CLIENT_SECRET = env_str("MIGRAYT_ENTRA_CLIENT_SECRET", "") or (
 ENTRA_TENANT = env_str("MIGRAYT_ENTRA_TENANT", "organizations")
 ENTRA_AUTHORITY = env_url("MIGRAYT_ENTRA_AUTHORITY", f"{_OAUTH_SANDBOX}/entra" if SANDBOX_ENABLED
                           else "https://login.microsoftonline.com", _OAUTH_SCHEMES)
+INSTALLED_APPS += ["apps.sso", "apps.webhooks"]  # single sign-on per organisation (OIDC); outgoing webhooks
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 api_v1 = [
+    path("", include("apps.webhooks.api_urls")),
     path("", include("apps.accounts.api_urls")),
     path("", include("apps.connections.api_urls")),
     path("", include("apps.catalog.api_urls")),
@@ -22,6 +23,11 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+urlpatterns += [  # enterprise: single sign-on, outgoing webhooks
+    path("sso/", include("apps.sso.urls")),
+    path("webhooks/", include("apps.webhooks.urls")),
 ]
 
 if settings.SANDBOX_ENABLED:
