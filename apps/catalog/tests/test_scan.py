@@ -146,3 +146,41 @@ def test_quote_is_made_when_a_price_list_is_active(ado_connection, organisation,
     assert quote.destination_kind == "jira_cloud" and quote.currency == "EUR"
     assert quote.lines[0]["amount"] == "4.00"  # 40 items x 0.10
     assert quote.estimate_seconds > 0 and quote.estimate["assumptions"]
+
+
+@pytest.mark.parametrize("kind", ["jira_cloud", "jira_data_center"])
+def test_a_jira_scan_matches_the_sandbox(sandbox_required, live_server, organisation, member, enqueued, kind):
+    from apps.connections.services import connection_create
+    from apps.sandbox import services as sandbox
+    from apps.sandbox.jira.adapter import FULL_SCOPES
+    from apps.sandbox.jira.models import (
+        JiraAttachment,
+        JiraChangelog,
+        JiraComment,
+        JiraIssue,
+        JiraIssueLink,
+        JiraProject,
+    )
+    from apps.sandbox.jira.services import jira_principal, jira_site_admin
+
+    site = sandbox.site_create(kind="jira_cloud" if kind == "jira_cloud" else "jira_dc", slug="jscan")
+    sandbox.site_seed(site=site, items=40, seed=6)
+    principal = jira_principal(user=jira_site_admin(site=site))
+    _, secret = sandbox.token_create(site=site, name="scan", scopes=list(FULL_SCOPES), principal=principal)
+    connection = connection_create(organisation=organisation, actor=member, kind=kind, name="Jira",
+                                   base_url=f"{live_server.url}/sandbox/jira/jscan", token=secret,
+                                   email=principal["email"] if kind == "jira_cloud" else "")
+    key = JiraProject.objects.get(site=site).key
+    scan = run_scan(services.scan_create(organisation=organisation, actor=member, connection=connection,
+                                         project=key.lower()).pk)
+    assert scan.status == Scan.Status.DONE, scan.error_message
+    v = scan.volumes
+    assert scan.project_key == key
+    assert v["items"] == JiraIssue.objects.filter(site=site).count() == scan.items_expected
+    assert v["comments"] == JiraComment.objects.filter(issue__site=site).count()
+    assert v["revisions"] == JiraChangelog.objects.filter(issue__site=site).count()
+    assert v["attachments"] == JiraAttachment.objects.filter(issue__site=site).count()
+    assert v["links"] == JiraIssueLink.objects.filter(outward_issue__site=site).count()
+    assert "unknown" not in v["items_by_state_category"]
+    catalog = catalog_schema(scan)
+    assert catalog.people and catalog.iterations and catalog.work_item_types
