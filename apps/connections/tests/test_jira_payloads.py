@@ -140,3 +140,19 @@ def test_a_description_in_the_wrong_format_is_refused():
 
 def test_jql_strings_are_quoted():
     assert payloads.jql_string('My "quoted" \\ project') == '"My \\"quoted\\" \\\\ project"'
+
+
+def test_the_workflow_graph_gives_the_fewest_transitions_or_none():
+    from apps.connections.connectors.jira.writer import _Edge, _Workflow
+
+    flow = _Workflow(complete=True)
+    flow.edges["todo"] += [_Edge("1", "doing")]
+    flow.edges["doing"] += [_Edge("2", "review"), _Edge("3", "done")]
+    flow.edges["review"] += [_Edge("4", "done")]
+    flow.edges["*"] += [_Edge("9", "todo")]  # a global transition, from anywhere
+    flow.edges["archived"] += []
+    assert [e.transition_id for e in flow.path("todo", {"done"})] == ["1", "3"]
+    assert [e.transition_id for e in flow.path("review", {"todo"})] == ["9"]
+    assert flow.path("done", {"done"}) == []
+    assert flow.path("todo", {"archived"}) is None
+    assert flow.known_statuses() == {"doing", "review", "done", "todo"}
