@@ -859,8 +859,23 @@ def attachment_content(request, ctx, api, attachment_id):
     found = JiraAttachment.objects.filter(issue__site=ctx.site, pk=attachment_id).first()
     if found is None:
         raise jira_error(404, f"The attachment with id '{attachment_id}' does not exist.")
-    response = HttpResponse(bytes(found.content), content_type=found.mime_type)
-    response["Content-Disposition"] = f'attachment; filename="{found.filename}"'
+    return attachment_download_response(found)
+
+
+# Types served as themselves; anything else (HTML, SVG, scripts) goes out as bytes, because the sandbox
+# shares the product's origin where Jira keeps attachments on a domain of their own.
+INLINE_SAFE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "text/plain", "application/pdf", "application/zip"}
+
+
+def attachment_download_response(attachment) -> HttpResponse:
+    from urllib.parse import quote
+
+    mime = attachment.mime_type if attachment.mime_type in INLINE_SAFE_TYPES else "application/octet-stream"
+    response = HttpResponse(bytes(attachment.content), content_type=mime)
+    ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in attachment.filename)
+    response["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(attachment.filename)}"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -4,11 +4,12 @@ links, attachments and history, for a person to look at what a migration wrote."
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import render
 
 from apps.sandbox.jira import catalog
 from apps.sandbox.jira.adf import adf_plain_text
+from apps.sandbox.jira.apis import attachment_download_response
 from apps.sandbox.jira.models import JiraAttachment, JiraIssue, JiraIssueLink, JiraProject
 from apps.sandbox.jira.render import Renderer
 from apps.sandbox.models import SandboxSite
@@ -82,6 +83,4 @@ def attachment_download(request, site, attachment_id):
     attachment = JiraAttachment.objects.filter(issue__site=site, pk=attachment_id).first()
     if attachment is None:
         raise Http404("No such attachment.")
-    response = HttpResponse(bytes(attachment.content), content_type="application/octet-stream")
-    response["Content-Disposition"] = "attachment"
-    return response
+    return attachment_download_response(attachment)

@@ -8,7 +8,7 @@ import pytest
 
 from apps.sandbox import services as sandbox_services
 from apps.sandbox.jira.adf import adf_doc, adf_paragraph
-from apps.sandbox.jira.models import JiraIssue, JiraIssueLink, JiraProject, JiraSprint
+from apps.sandbox.jira.models import JiraAttachment, JiraIssue, JiraIssueLink, JiraProject, JiraSprint
 from apps.sandbox.jira.services import jira_project_create
 from apps.sandbox.jira.tests.conftest import CLOUD_SECRET
 
@@ -363,6 +363,13 @@ def test_attachments_need_the_xsrf_header_a_file_part_and_fit_the_limit(jira, pr
     content = jira.client.get(f"/sandbox/jira/{cloud_site.slug}/rest/api/3/attachment/content/{response.body[0]['id']}",
                               HTTP_AUTHORIZATION=jira.headers["Authorization"])
     assert content.content == "žluťoučký kůň".encode()
+    assert content["Content-Disposition"] == "attachment; filename=\"k__.txt\"; filename*=UTF-8''k%C5%AF%C5%88.txt"
+    # Markup is never served as markup from the product's origin.
+    html = _upload(jira, key, content=b"<script>alert(1)</script>", name="x.html").body[0]
+    JiraAttachment.objects.filter(pk=html["id"]).update(mime_type="text/html")
+    served = jira.client.get(f"/sandbox/jira/{cloud_site.slug}/rest/api/3/attachment/content/{html['id']}",
+                             HTTP_AUTHORIZATION=jira.headers["Authorization"])
+    assert served["Content-Type"] == "application/octet-stream" and served["Content-Security-Policy"].startswith("sandbox")
 
 
 # --- properties --------------------------------------------------------------------------------------
@@ -486,6 +493,7 @@ def test_unknown_site_and_wrong_api_version(jira, cloud_site):
 
 def test_projects_are_visible_in_the_site_page(client, admin_user, seeded_cloud):
     client.force_login(admin_user)
+    assert f"/sandbox/jira/{seeded_cloud.slug}/" in client.get("/sandbox/").content.decode()  # linked from the index
     page = client.get(f"/sandbox/jira/{seeded_cloud.slug}/")
     assert page.status_code == 200 and "ACME-1" in page.content.decode()
     issue = JiraIssue.objects.filter(site=seeded_cloud).exclude(changelogs=None).first()
