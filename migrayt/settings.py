@@ -105,6 +105,8 @@ INSTALLED_APPS = [
     "apps.catalog",
     "apps.mappings",
     "apps.runs",
+    "djstripe",
+    "apps.billing",
 ]
 
 # The sandbox emulates Azure DevOps and Jira for the demo, tests and benchmarks. Never on in production
@@ -415,6 +417,23 @@ MAPPING_LLM_BASE_URL = env_url("OPENAI_BASE_URL", "https://api.openai.com/v1", (
 MAPPING_LLM_API_KEY = env_str("OPENAI_API_KEY", "")
 MAPPING_LLM_MODEL = env_str("MIGRAYT_LLM_MODEL", "")
 MAPPING_LLM_TIMEOUT_SECONDS = env_int("MIGRAYT_LLM_TIMEOUT_SECONDS", 60, minimum=1)
+
+# billing (apps/billing): Stripe through dj-stripe. OFF unless STRIPE_SECRET_KEY is set (runs are then free and
+# a banner says so); production injects STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET under exactly those names.
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "") or ""
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "") or ""
+STRIPE_LIVE_MODE = env_bool("STRIPE_LIVE_MODE", STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_")))
+if STRIPE_SECRET_KEY and not STRIPE_SECRET_KEY.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
+    raise ConfigurationError("STRIPE_SECRET_KEY must be a Stripe secret or restricted key (sk_... or rk_...).")
+if STRIPE_SECRET_KEY and STRIPE_LIVE_MODE != ("_live_" in STRIPE_SECRET_KEY):
+    raise ConfigurationError("STRIPE_LIVE_MODE does not match STRIPE_SECRET_KEY (a test key in live mode, or the reverse).")
+if STRIPE_WEBHOOK_SECRET and not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
+    raise ConfigurationError("STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret (whsec_...).")
+if PRODUCTION and STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET:
+    raise ConfigurationError("STRIPE_WEBHOOK_SECRET is required in production when STRIPE_SECRET_KEY is set.")
+STRIPE_API_VERSION = "2026-05-27.dahlia"
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 
 # The demo organisation and user that `make run` creates.
 DEMO_USER_EMAIL = env_str("MIGRAYT_DEMO_EMAIL", "demo@migrayt.local")

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("apps.catalog.api_urls")),
     path("", include("apps.mappings.api_urls")),
     path("", include("apps.runs.api_urls")),
+    path("", include("apps.billing.api_urls")),
 ]
 
 urlpatterns = [
@@ -19,6 +20,8 @@ urlpatterns = [
     path("catalog/", include("apps.catalog.urls")),
     path("mappings/", include("apps.mappings.urls")),
     path("runs/", include("apps.runs.urls")),
+    path("billing/", include("apps.billing.urls")),
+    path("stripe/", include("apps.billing.stripe_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

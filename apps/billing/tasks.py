@@ -1,0 +1,29 @@
+"""Thin, idempotent tasks: ids in, one service call."""
+
+import stripe
+from celery import shared_task
+
+from apps.billing import services
+
+# Failures worth trying again later: Stripe unreachable, rate-limited or failing on its side.
+TRANSIENT = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
+
+
+@shared_task(name="billing.webhook_process", bind=True, acks_late=True, soft_time_limit=60, time_limit=90,
+             max_retries=8)
+def billing_webhook_process(self, *, trigger_id: int, **kwargs):
+    try:
+        return services.billing_webhook_process(trigger_id=trigger_id)
+    except TRANSIENT as exc:  # dj-stripe's re-fetch of the object failed: nothing was stored; try again later
+        if self.request.is_eager:
+            raise
+        raise self.retry(exc=exc, countdown=min(600, 15 * 2 ** self.request.retries)) from exc
+
+
+@shared_task(name="billing.meter_event_send", bind=True, acks_late=True, soft_time_limit=60, time_limit=90,
+             max_retries=10)
+def billing_meter_event_send(self, *, report_id: int, **kwargs):
+    outcome = services.billing_meter_event_send(report_id=report_id)
+    if outcome == "retry" and not self.request.is_eager:
+        raise self.retry(countdown=min(900, 30 * 2 ** self.request.retries))
+    return outcome
