@@ -406,7 +406,9 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                # botocore logs whole request bodies at DEBUG: Secrets Manager's would hold secrets in clear.
+                "botocore": {"level": "INFO"}, "boto3": {"level": "INFO"}},
 }
 # Celery replaces the root logger's handlers unless told not to; JSON logs keep Django's.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "plain"
