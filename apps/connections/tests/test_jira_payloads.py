@@ -45,6 +45,8 @@ CASCADE = {"type": "option-with-child"}
     (TEXTAREA, "plain", True, {"type": "doc", "version": 1, "content": [
         {"type": "paragraph", "content": [{"type": "text", "text": "plain"}]}]}),
     (TEXTAREA, "h1. wiki", False, "h1. wiki"),
+    ({"type": "string", "system": "environment"}, {"type": "doc", "version": 1, "content": []}, True,
+     {"type": "doc", "version": 1, "content": []}),
     (CASCADE, ["Europe", "Paris"], True, {"value": "Europe", "child": {"value": "Paris"}}),
     ({"type": "priority"}, "2", True, {"id": "2"}),
     ({"type": "array", "items": "component"}, ["10000", "Backend"], True, [{"id": "10000"}, {"name": "Backend"}]),

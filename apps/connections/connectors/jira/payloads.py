@@ -27,6 +27,7 @@ SPRINT_CUSTOM_TYPE = "com.pyxis.greenhopper.jira:gh-sprint"
 EPIC_LINK_CUSTOM_TYPE = "com.pyxis.greenhopper.jira:gh-epic-link"
 TEXTAREA_CUSTOM_TYPE = "com.atlassian.jira.plugin.system.customfieldtypes:textarea"
 LABELS_CUSTOM_TYPE = "com.atlassian.jira.plugin.system.customfieldtypes:labels"
+RICH_TEXT_SYSTEM_FIELDS = ("description", "environment")
 
 
 class FieldValueError(ValueError):
@@ -246,7 +247,7 @@ def field_value(schema: dict, value: Any, *, cloud: bool, field_id: str) -> Any:
         return number
     if custom == EPIC_LINK_CUSTOM_TYPE:
         return str(value).strip()
-    if custom == TEXTAREA_CUSTOM_TYPE:
+    if custom == TEXTAREA_CUSTOM_TYPE or schema.get("system") in RICH_TEXT_SYSTEM_FIELDS:
         return rich_text(value, cloud=cloud, field_id=field_id)
     if kind == "array":
         values = _listed(value)
