@@ -99,6 +99,7 @@ def test_scans_are_scoped_to_the_organisation(organisation, other_organisation, 
 
 
 def test_quote_without_a_price_list_says_so(organisation, api):
+    PricingTable.objects.all().delete()  # the installation's default list, where the database still has it
     scan = Scan.objects.create(organisation=organisation, project_key="P", status=Scan.Status.DONE,
                                connection_kind="azure_devops")
     answer = api.get(f"/api/v1/scans/{scan.pk}/quote/")
