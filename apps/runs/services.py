@@ -39,6 +39,23 @@ def _audit(run: Run, action: str, *, actor=None, actor_kind: str | None = None, 
                  action=action, target=run, data={"kind": run.kind, "phase": run.phase, **data})
 
 
+def _webhook(run: Run, event: str) -> None:
+    """Tell the organisation's webhook endpoints (apps/webhooks): ids and counts only, sent after commit. A
+    problem with webhooks is logged and never touches the run."""
+    from django.db.models import Count
+
+    from apps.webhooks.services import webhook_event_emit
+
+    try:
+        counts = dict(RunItem.unscoped.filter(run_id=run.pk).values_list("state").annotate(n=Count("id")))
+        webhook_event_emit(organisation=run.organisation, event=event, payload={
+            "run_id": run.pk, "run_uid": str(run.uid), "kind": run.kind, "state": run.state, "phase": run.phase,
+            "items": {str(state): int(n) for state, n in counts.items()}, "error_code": run.error_code or None,
+        })
+    except Exception:
+        logger.exception("run %s: the %s webhook could not be queued", run.pk, event)
+
+
 def run_payment_required(*, run: Run) -> bool:
     """The billing hook (issue 10): a live run will check here that its usage is paid. Always False for
     now, so nothing is blocked."""
@@ -158,6 +175,7 @@ def run_step_execute(*, run_id: int, step: int) -> str:
         run.state, run.started_at = Run.State.RUNNING, run.started_at or timezone.now()
         run.save(update_fields=["state", "started_at"])
         _audit(run, "run.started", actor_kind="system")
+        _webhook(run, "run.started")
     if run.state == Run.State.ROLLING_BACK:
         return _rollback_step(run, owner)
     store = run_store.RunStore(run, owner=owner)
@@ -219,6 +237,10 @@ def _step_finish(run_id: int, owner: str, step: int, outcome: str, countdown: fl
         run.save()
         if outcome in ("paused", "cancelled", "failed", "finished"):
             _audit(run, f"run.{outcome}", actor_kind="system", error_code=run.error_code)
+        if outcome in ("paused", "failed", "finished"):
+            _webhook(run, f"run.{outcome}")
+        if outcome == "finished" and run.kind == Run.Kind.LIVE:
+            _webhook(run, "run.report_ready")  # the verify phase ran: the report is there to read
         if outcome == "continued" and run.is_active:
             run_enqueue(run=run, countdown=countdown)
 
@@ -240,6 +262,7 @@ def run_pause(*, run: Run, actor, actor_kind: str | None = None) -> Run:
         if not run.lease_owner:  # nothing running it now: pause at once
             run.state, run.pause_requested = Run.State.PAUSED, False
             run.save(update_fields=["state", "pause_requested"])
+            _webhook(run, "run.paused")
         _audit(run, "run.pause_requested", actor=actor, actor_kind=actor_kind)
     return run
 
