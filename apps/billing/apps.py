@@ -7,4 +7,4 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self):
-        from apps.billing import webhooks  # noqa: F401  (connects the handlers to dj-stripe's event signals)
+        from apps.billing import receivers, webhooks  # noqa: F401  (handlers of dj-stripe's events and of runs)

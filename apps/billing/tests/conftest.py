@@ -73,14 +73,13 @@ def stripe_calls(mock, method: str, path: str) -> list:
 
 
 @pytest.fixture
-def tasks_now():
-    """Celery tasks run in this process when sent (what a worker would do), after the commit that sends them."""
-    from migrayt.celery import app
+def tasks_now(monkeypatch):
+    """Billing's Celery tasks run in this process when sent (what a worker would do), after the commit that
+    sends them; other apps' tasks are left alone."""
+    from apps.billing import tasks
 
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
+    for task in (tasks.billing_webhook_process, tasks.billing_meter_event_send):
+        monkeypatch.setattr(task, "delay", lambda _task=task, **kwargs: _task.apply(kwargs=kwargs))
 
 
 @pytest.fixture
