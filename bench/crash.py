@@ -12,6 +12,7 @@ wrong_parent, wrong_links (all four must be 0).
 
 import argparse
 import random
+import signal
 import sys
 from pathlib import Path
 
@@ -35,6 +36,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.items < 1 or args.kills < 0:
         parser.error("--items must be 1 or more and --kills 0 or more")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server and the worker on the way out
     state, port = bench.prepare(database_url=args.database_url, broker_url=args.broker_url)
     try:
         return run(args, port)

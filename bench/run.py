@@ -1,6 +1,6 @@
 """How fast a live run goes, against the floor the destination's rate limit sets.
 
-    python bench/run.py --items 1000 [--rate 25] [--latency-ms 50] [--parallel 8] [--database-url ...]
+    python bench/run.py --items 1000 [--rate 10] [--latency-ms 50] [--parallel 8] [--database-url ...]
 
 Runs on its own from a checkout with the requirements installed: a temporary state folder and database,
 an N-item Azure DevOps sandbox project and an empty Jira Cloud sandbox project served by gunicorn on
@@ -13,6 +13,7 @@ peak_rss_mb (the worker's processes) and floor_ratio.
 """
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ from apps.runs import bench  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=25.0, help="requests per second the Jira site allows")
+    parser.add_argument("--rate", type=float, default=10.0, help="requests per second the Jira site allows")
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--parallel", type=int, default=8, help="requests in flight at once")
     parser.add_argument("--seed", type=int, default=1)
@@ -36,6 +37,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.items < 1 or args.rate <= 0 or args.parallel < 1:
         parser.error("--items, --rate and --parallel must be positive")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server and the worker on the way out
     state, port = bench.prepare(database_url=args.database_url, broker_url=args.broker_url)
     try:
         return run(args, port)

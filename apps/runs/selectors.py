@@ -50,22 +50,26 @@ def run_audit(*, run: Run) -> QuerySet[AuditEvent]:
         target_type="runs.run", target_id=str(run.pk)).select_related("actor").order_by("created_at", "id")
 
 
-def run_throughput(*, run: Run, points: int = 120) -> list[tuple[float, float]]:
-    """(seconds since the start, units per minute) over the run, at most `points` of them."""
+def run_throughput(*, run: Run, points: int = 60) -> list[tuple[float, float]]:
+    """(seconds since the start, units per minute) over the run, in `points` equal windows."""
     samples = list(run.samples.order_by("at", "id").values_list("at", "done"))
     if len(samples) < 2:
         return []
-    start = samples[0][0]
-    step = max(1, len(samples) // points)
-    picked = samples[::step]
-    if picked[-1] != samples[-1]:
-        picked.append(samples[-1])
-    series = []
-    for (t0, d0), (t1, d1) in zip(picked, picked[1:], strict=False):
-        seconds = (t1 - t0).total_seconds()
-        if seconds > 0:
-            series.append(((t1 - start).total_seconds(), max(0.0, (d1 - d0) * 60 / seconds)))
-    return series
+    start, end = samples[0][0], samples[-1][0]
+    span = (end - start).total_seconds()
+    if span <= 0:
+        return []
+    width = span / points
+    done_at = [0] * (points + 1)  # units done by the end of each window
+    index = 0
+    for window in range(points + 1):
+        limit = window * width
+        while index < len(samples) and (samples[index][0] - start).total_seconds() <= limit + 1e-9:
+            done_at[window] = samples[index][1]
+            index += 1
+        if window and done_at[window] < done_at[window - 1]:
+            done_at[window] = done_at[window - 1]
+    return [(round(w * width, 1), max(0.0, (done_at[w] - done_at[w - 1]) * 60 / width)) for w in range(1, points + 1)]
 
 
 def run_remaining_units(run: Run) -> int:

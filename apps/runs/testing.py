@@ -261,3 +261,38 @@ def drive(run, *, limit: int = 500) -> list[str]:
                 return outcomes
             outcomes.append(services.run_step_execute(run_id=run.pk, step=run.step))
     raise AssertionError(f"the run did not finish in {limit} steps: {outcomes[-5:]}")
+
+
+def approved_version(*, pair: SandboxPair, organisation, actor):
+    """What a person does in Catalog and Map, done through the services in this process: scan both projects,
+    draft a mapping, send everyone without an account to the destination's admin, leave out what cannot be
+    converted, accept the rest, approve. Returns the frozen MappingVersion."""
+    from unittest import mock
+
+    from apps.catalog import services as catalog
+    from apps.catalog.models import Scan
+    from apps.mappings import selectors as mapping_selectors
+    from apps.mappings import services as mappings
+
+    scans = []
+    with mock.patch.object(catalog, "_enqueue", lambda *args, **kwargs: None):
+        for connection, project, role in ((pair.source, ADO_PROJECT, "source"), (pair.destination, JIRA_PROJECT,
+                                                                                 "destination")):
+            scan = catalog.scan_create(organisation=organisation, actor=actor, connection=connection, project=project,
+                                       role=role)
+            for _ in range(200):
+                if catalog.scan_step(scan_id=scan.pk) is None:
+                    break
+            scans.append(Scan.unscoped.get(pk=scan.pk))
+    mapping_set = mappings.mapping_set_create(organisation=organisation, actor=actor, name="FF to MIG",
+                                              source_scan_id=scans[0].pk, destination_scan_id=scans[1].pk, draft=False)
+    mappings.mapping_set_draft_run(mapping_set_id=mapping_set.pk)
+    mapping_set.refresh_from_db()
+    admin = scans[1].schema["people"][0]["source_id"]
+    mappings.mapping_set_update(mapping_set=mapping_set, actor=actor, default_person=admin, areas_as_labels=True)
+    mappings.mapping_rows_accept_above(mapping_set=mapping_set, actor=actor, confidence=0.5)
+    for issue in mapping_selectors.mapping_set_issues(mapping_set):
+        if issue.level == "error" and issue.code == "cannot_convert":
+            row = mapping_set.rows.get(kind=issue.kind, source=issue.source, scope=issue.scope or "")
+            mappings.mapping_row_decide(row=row, actor=actor, decision="reject")
+    return mappings.mapping_set_approve(mapping_set=mapping_set, actor=actor)

@@ -277,7 +277,8 @@ class Engine:
         hashes = {w.source_id: digest for w, digest in writes}
         chunks = [[w for w, _ in writes[i:i + self.bulk]] for i in range(0, len(writes), self.bulk)]
         results: list[records.WriteResult] = []
-        with self._pool() as pool:
+        # Bulk creates are the heaviest requests a destination serves: two at a time at most.
+        with ThreadPoolExecutor(max_workers=min(2, self.parallel), thread_name_prefix="run-create") as pool:
             for chunk_results in pool.map(self._create_chunk, chunks):
                 results.extend(chunk_results)
         written, retry = [], []
@@ -448,15 +449,16 @@ class Engine:
                     for start in range(0, len(members), 50):
                         self.destination.sprint_add(sprint_id=sprint_id, destination_ids=members[start:start + 50])
                     stage = "filled"
-                    self._stage(iteration.source_id, sprint_id, stage)
+                    self._stage(iteration.source_id, sprint_id, stage, final=iteration.state not in (
+                        "current", "active", "past", "closed"))
                 if stage == "filled" and iteration.state in ("current", "active", "past", "closed"):
                     self.destination.sprint_start(sprint_id=sprint_id, start=iteration.start, finish=iteration.finish)
                     stage = "started"
-                    self._stage(iteration.source_id, sprint_id, stage)
+                    self._stage(iteration.source_id, sprint_id, stage, final=iteration.state not in ("past", "closed"))
                 if stage == "started" and iteration.state in ("past", "closed"):
                     self.destination.sprint_close(sprint_id=sprint_id)
                     stage = "closed"
-                    self._stage(iteration.source_id, sprint_id, stage)
+                    self._stage(iteration.source_id, sprint_id, stage, final=True)
             except ConnectorError as exc:
                 if exc.kind == "transient":
                     raise
@@ -473,9 +475,9 @@ class Engine:
         return [source for source, rule in self.plan.types.items()
                 if rule.target_type and self.type_levels.get(rule.target_type) == -1]
 
-    def _stage(self, iteration_id: str, sprint_id: str, stage: str) -> None:
+    def _stage(self, iteration_id: str, sprint_id: str, stage: str, *, final: bool) -> None:
         self.store.record(phase="sprints", written=[Recorded("sprint_stages", iteration_id, sprint_id, stage)],
-                          failed=[], retry=[], cursor={}, progress={"done": 1 if stage == "closed" else 0},
+                          failed=[], retry=[], cursor={}, progress={"done": 1 if final else 0},
                           requests=self.requests_since())
 
     # -- verify -------------------------------------------------------------------------------------------
