@@ -20,7 +20,7 @@ from apps.core.exceptions import ApplicationError
 from apps.core.services import audit_record
 from apps.mappings import selectors
 from apps.mappings.document import DocumentInvalid, document_check, document_sha256, mapping_document
-from apps.mappings.drafting.drafter import mapping_draft
+from apps.mappings.drafting.drafter import mapping_draft, values_draft
 from apps.mappings.drafting.llm import LlmConfig, LlmError, Questions, llm_questions, llm_refine
 from apps.mappings.drafting.proposals import Kind, Proposal, Transform
 from apps.mappings.models import MappingRow, MappingSet, MappingVersion
@@ -232,18 +232,23 @@ def mapping_set_draft_run(*, mapping_set_id: int, use_llm: bool = False) -> None
                                                          drafted_at=timezone.now(), llm_requested_sha256="")
 
 
-def _offline_draft(mapping_set: MappingSet) -> str:
+def _with_local_model(draft, **kwargs):
+    """Run a drafting function with the local model, or, where it is not installed, with names alone.
+    Returns (result, degraded)."""
     from apps.mappings.drafting.embeddings import EmbeddingModelUnavailable
 
-    source, destination = selectors.mapping_set_catalogs(mapping_set)
-    note = ""
-    kwargs = dict(source=source, destination=destination, source_kind=mapping_set.source_kind,
-                  destination_kind=mapping_set.destination_kind)
     try:
-        proposals = mapping_draft(**kwargs)
+        return draft(**kwargs), False
     except EmbeddingModelUnavailable:
-        proposals = mapping_draft(**kwargs, similarity=_names_only)
-        note = " The local model is not installed here, so only knowledge and identical names were used."
+        return draft(**kwargs, similarity=_names_only), True
+
+
+def _offline_draft(mapping_set: MappingSet) -> str:
+    source, destination = selectors.mapping_set_catalogs(mapping_set)
+    proposals, degraded = _with_local_model(mapping_draft, source=source, destination=destination,
+                                            source_kind=mapping_set.source_kind,
+                                            destination_kind=mapping_set.destination_kind)
+    note = " The local model is not installed here, so only knowledge and identical names were used." if degraded else ""
     _missing_level_defaults(proposals, source, destination)
     counts = _rows_apply(mapping_set, proposals)
     layers: dict[str, int] = {}
@@ -380,10 +385,16 @@ def mapping_set_llm_preview(*, mapping_set: MappingSet) -> Questions:
     """Exactly what would be sent to the model now: the undecided, uncertain rows about schema (never
     people), scrubbed by the sanitiser with the categories the organisation consented to."""
     source, destination = selectors.mapping_set_catalogs(mapping_set)
-    pending = [_row_proposal(r) for r in mapping_set.rows.filter(decision=MappingRow.Decision.PENDING)
-               .order_by("position", "id")]
+    proposals = []
+    for r in mapping_set.rows.order_by("position", "id"):
+        proposal = _row_proposal(r)
+        if r.is_decided:
+            # A person's decision is certain: never asked about, and its target is taken (the model is not
+            # offered a destination field a decided row already fills; values see their field's target).
+            proposal.target, proposal.confidence = r.effective_target, 1.0
+        proposals.append(proposal)
     consent = frozenset(Category(c) for c in mapping_set.llm_consent_categories if c in CONSENTABLE)
-    return llm_questions(proposals=pending, source=source, destination=destination,
+    return llm_questions(proposals=proposals, source=source, destination=destination,
                          direction=mapping_set.direction, consent=consent)
 
 
@@ -458,6 +469,7 @@ def mapping_row_decide(*, row: MappingRow, actor, decision: str, target=_UNSET, 
             row.transform = _default_transform(row, source, destination)
         if options is not None:
             row.options = _clean_options(row, options)
+        retargeted = row.kind == Kind.FIELD and target is not _UNSET
         row.decision = MappingRow.Decision.EDITED
         row.layer = "person"
         row.confidence = 1.0
@@ -469,12 +481,35 @@ def mapping_row_decide(*, row: MappingRow, actor, decision: str, target=_UNSET, 
     row.decided_by = _user(actor)
     row.decided_at = timezone.now()
     row.save()
+    if decision == "edit" and retargeted:
+        _values_redraft(mapping_set, row)
     audit_record(organisation=mapping_set.organisation, actor=actor, actor_kind=_actor_kind(actor, actor_kind),
                  action=f"mapping.row_{row.decision}", target=mapping_set,
                  data={"row": row.pk, "kind": row.kind, "scope": row.scope, "source": row.source,
                        "target": row.effective_target, "transform": row.transform,
                        "proposed_by": row.proposed_layer})
     return row
+
+
+def _values_redraft(mapping_set: MappingSet, field_row: MappingRow) -> None:
+    """Value rows follow their field: a field given a new target gets the values drafted for that target
+    (undecided value rows of the old target go; decided ones stay, and validation says if they no longer fit)."""
+    mapping_set.rows.filter(kind=Kind.VALUE, scope=field_row.source, decision=MappingRow.Decision.PENDING).delete()
+    if not field_row.target or field_row.transform != Transform.MAP_VALUES:
+        return
+    source, destination = selectors.mapping_set_catalogs(mapping_set)
+    proposals, _ = _with_local_model(values_draft, source=source, destination=destination,
+                                     source_kind=mapping_set.source_kind,
+                                     destination_kind=mapping_set.destination_kind,
+                                     source_field=field_row.source, target_field=field_row.target)
+    decided = set(mapping_set.rows.filter(kind=Kind.VALUE, scope=field_row.source).values_list("source", flat=True))
+    MappingRow.objects.bulk_create([
+        MappingRow(organisation=mapping_set.organisation, mapping_set=mapping_set, kind=Kind.VALUE, scope=p.scope,
+                   source=p.source, source_label=p.source_label[:255], target=p.target,
+                   target_label=(p.target_label or "")[:255], confidence=float(p.confidence), reason=p.reason,
+                   layer=p.layer, proposed_target=p.target, proposed_layer=p.layer, position=field_row.position)
+        for p in proposals if p.source not in decided
+    ])
 
 
 def _check_transform(row: MappingRow, transform: str, source, destination) -> None:

@@ -25,13 +25,35 @@ def mapping_draft(
     destination_kind: str,
     similarity: Callable | None = None,
 ) -> list[Proposal]:
+    return _drafter_for(source, destination, source_kind, destination_kind, similarity).draft()
+
+
+def values_draft(
+    *,
+    source: Catalog,
+    destination: Catalog,
+    source_kind: str,
+    destination_kind: str,
+    source_field: str,
+    target_field: str,
+    similarity: Callable | None = None,
+) -> list[Proposal]:
+    """The value proposals for one pair of fields: what the draft holds for a field it mapped itself, for a
+    field whose target a person chose by hand. Empty when either side has no fixed list of values."""
+    drafter = _drafter_for(source, destination, source_kind, destination_kind, similarity)
+    sf = next((f for f in source.fields if f.source_id == source_field), None)
+    tf = next((f for f in destination.fields if f.source_id == target_field), None)
+    if sf is None or tf is None or not sf.allowed_values or not tf.allowed_values:
+        return []
+    return drafter.value_proposals(sf, tf)
+
+
+def _drafter_for(source, destination, source_kind, destination_kind, similarity) -> "_Drafter":
     if source_kind == ADO and destination_kind in JIRA_KINDS:
-        drafter = _AdoToJira(source, destination, similarity)
-    elif source_kind in JIRA_KINDS and destination_kind == ADO:
-        drafter = _JiraToAdo(source, destination, similarity)
-    else:
-        drafter = _SameKind(source, destination, similarity)
-    return drafter.draft()
+        return _AdoToJira(source, destination, similarity)
+    if source_kind in JIRA_KINDS and destination_kind == ADO:
+        return _JiraToAdo(source, destination, similarity)
+    return _SameKind(source, destination, similarity)
 
 
 class _Drafter:
@@ -209,9 +231,13 @@ class _Drafter:
                 continue
             if not tf.allowed_values:
                 continue  # a free list (versions, labels): values are created as they come
-            for value, target, confidence, reason, layer in self.value_matches(sf, tf):
-                self.add(Proposal(Kind.VALUE, str(value), target, confidence, reason, layer, scope=fid,
-                                  source_label=str(value), target_label=target or ""))
+            for value_proposal in self.value_proposals(sf, tf):
+                self.add(value_proposal)
+
+    def value_proposals(self, sf: FieldDefinition, tf: FieldDefinition) -> list[Proposal]:
+        return [Proposal(Kind.VALUE, str(value), target, confidence, reason, layer, scope=sf.source_id,
+                         source_label=str(value), target_label=target or "")
+                for value, target, confidence, reason, layer in self.value_matches(sf, tf)]
 
     def value_matches(self, sf: FieldDefinition, tf: FieldDefinition):
         targets = {k.normalise(v): v for v in tf.allowed_values}
