@@ -148,3 +148,31 @@ class ConnectionTestApi(APIView):
         data = {"ok": result.ok, "status": result.status.value, "message": result.message,
                 "details": result.details, "tested_at": connection.last_tested_at}
         return Response(TestResultSerializer(data).data)
+
+
+class ScopeCountApi(APIView):
+    """How many items a migration scope takes, asked of the source before anything is saved."""
+
+    throttle_classes = [ConnectionTestThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        project = serializers.CharField(max_length=255, help_text="The source project, as the catalog names it.")
+        scope = serializers.DictField(help_text="area_path, types, states, created_from, created_to, query (a WIQL "
+                                      "condition: what follows WHERE), sample (the first N items in scope).")
+
+    class OutputSerializer(serializers.Serializer):
+        count = serializers.IntegerField(help_text="Items the run would take (for a sample, the sample's size).")
+        total_in_scope = serializers.IntegerField()
+        condition = serializers.CharField(help_text="The WIQL condition the run will read with.")
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer, summary="Count the items in a scope")
+    def post(self, request, connection_id: int):
+        from apps.connections.scope import scope_count, scope_from_data
+
+        connection = _connection_or_404(request, connection_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        counted = scope_count(connection=connection, project=serializer.validated_data["project"],
+                              scope=scope_from_data(serializer.validated_data["scope"]))
+        return Response(self.OutputSerializer({"count": counted.count, "total_in_scope": counted.total_in_scope,
+                                               "condition": counted.condition}).data)

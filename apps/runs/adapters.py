@@ -14,12 +14,15 @@ ITERATION_STATES = {"past": "past", "current": "current", "future": "future"}
 class AdoSource:
     """engine.ports.SourcePort over the Azure DevOps reader."""
 
-    def __init__(self, connector, *, project: str):
+    def __init__(self, connector, *, project: str, condition: str = ""):
         self.connector = connector
         self.project = project
+        self.condition = condition  # the run's scope as a WIQL condition (apps/connections/scope.py)
         self._catalog = None
 
     def read_items(self, state: dict):
+        if self.condition:
+            state = {**(state or {}), "condition": self.condition}
         return self.connector.read("work_items", state, project=self.project)
 
     def items_by_ids(self, ids: list[str]) -> list[records.WorkItem]:

@@ -74,6 +74,11 @@ class RunListCreateApi(APIView):
         mapping_version = serializers.IntegerField(min_value=1, help_text="An approved (frozen) mapping version.")
         kind = serializers.ChoiceField(choices=Run.Kind.choices, default=Run.Kind.PREVIEW,
                                        help_text="preview: the whole pipeline without writing; live: the migration.")
+        scope = serializers.DictField(required=False, help_text="Which items: area_path (a subtree), types, states, "
+                                      "created_from, created_to, query (a WIQL condition), sample (first N items). "
+                                      "Counted against the source first; see POST /connections/{id}/scope-count/.")
+        options = serializers.DictField(child=serializers.BooleanField(), required=False,
+                                        help_text="comments, attachments, links, history: true or false.")
 
     @extend_schema(responses=RunOutputSerializer(many=True), summary="Runs and previews of this organisation")
     def get(self, request):
@@ -90,7 +95,9 @@ class RunListCreateApi(APIView):
         run = services.run_create_from_version(organisation=request_organisation(request), actor=request.user,
                                                kind=data.validated_data["kind"],
                                                mapping_version_id=data.validated_data["mapping_version"],
-                                               actor_kind=_actor_kind(request))
+                                               actor_kind=_actor_kind(request),
+                                               scope=data.validated_data.get("scope"),
+                                               options=data.validated_data.get("options"))
         return Response(RunOutputSerializer(run).data, status=status.HTTP_201_CREATED)
 
 

@@ -64,7 +64,11 @@ def run_payment_required(*, run: Run) -> bool:
 
 def run_create(*, organisation, actor, kind: str, plan: MappingPlan, source_connection, destination_connection,
                mapping_version_id: int | None = None, type_levels: dict | None = None,
-               actor_kind: str | None = None, start: bool = True) -> Run:
+               actor_kind: str | None = None, start: bool = True, scope: dict | None = None,
+               options: dict | None = None) -> Run:
+    """`scope` (apps/connections/scope.py: area_path, types, states, created_from/to, a WIQL `query`, a
+    `sample` size) is checked against the source and counted before the run is saved; `options` switch
+    comments, attachments, links and history on or off for this run."""
     if kind not in Run.Kind.values:
         raise ApplicationError(f"A run is a preview or live, not {kind!r}.")
     for connection, role in ((source_connection, "source"), (destination_connection, "destination")):
@@ -75,6 +79,9 @@ def run_create(*, organisation, actor, kind: str, plan: MappingPlan, source_conn
         raise ApplicationError("This version migrates from Azure DevOps to Jira Cloud or Jira Data Center.")
     plan_data = plan_to_dict(plan)
     plan_data["destination_type_levels"] = type_levels or {}
+    plan_data.update(_run_options(options))
+    if scope:
+        plan_data["scope"] = _run_scope(scope, source_connection, plan.source_project)
     with transaction.atomic():
         run = Run.objects.create(
             organisation=organisation, kind=kind, plan=plan_data, mapping_version_id=mapping_version_id,
@@ -89,8 +96,27 @@ def run_create(*, organisation, actor, kind: str, plan: MappingPlan, source_conn
     return run
 
 
+def _run_options(options: dict | None) -> dict:
+    known = ("comments", "attachments", "links", "history")
+    unknown = sorted(set(options or {}) - set(known))
+    if unknown:
+        raise ApplicationError(f"Unknown option(s): {', '.join(unknown)}; the options are {', '.join(known)}.")
+    return {key: bool(value) for key, value in (options or {}).items()}
+
+
+def _run_scope(scope: dict, source_connection, project: str) -> dict:
+    from apps.connections.scope import scope_count, scope_from_data
+
+    counted = scope_count(connection=source_connection, project=project, scope=scope_from_data(scope))
+    if counted.count == 0:
+        raise ApplicationError("No item of the source is in this scope; widen it.", extra={"field": "scope"})
+    return {**counted.scope.as_dict(), "condition": counted.condition, "count": counted.count,
+            "total_in_scope": counted.total_in_scope}
+
+
 def run_create_from_version(*, organisation, actor, kind: str, mapping_version_id: int,
-                            actor_kind: str | None = None) -> Run:
+                            actor_kind: str | None = None, scope: dict | None = None,
+                            options: dict | None = None) -> Run:
     from apps.catalog.selectors import catalog_schema
     from apps.mappings.models import MappingVersion
     from apps.mappings.selectors import mapping_version_plan
@@ -115,7 +141,8 @@ def run_create_from_version(*, organisation, actor, kind: str, mapping_version_i
                                destination_project=destination_scan.project_key or mapping_set.destination_project)
     return run_create(organisation=organisation, actor=actor, kind=kind, plan=plan,
                       source_connection=source_scan.connection, destination_connection=destination_scan.connection,
-                      mapping_version_id=version.pk, type_levels=levels, actor_kind=actor_kind)
+                      mapping_version_id=version.pk, type_levels=levels, actor_kind=actor_kind, scope=scope,
+                      options=options)
 
 
 def run_enqueue(*, run: Run, countdown: float = 0) -> None:
@@ -146,7 +173,8 @@ def _engine_for(run: Run, store) -> tuple[Engine, list]:
         writer = JiraWriter(destination_connector, run_id=str(run.uid))
         destination = JiraDestination(writer, project=run.destination_project,
                                       parallel=getattr(settings, "RUNS_PARALLEL_REQUESTS", 4))
-    engine = Engine(plan=plan, source=AdoSource(source_connector, project=run.source_project),
+    condition = (run.plan.get("scope") or {}).get("condition", "")
+    engine = Engine(plan=plan, source=AdoSource(source_connector, project=run.source_project, condition=condition),
                     destination=None if run.is_preview else destination, store=store,
                     budget_seconds=getattr(settings, "RUNS_SLICE_SECONDS", 20),
                     type_levels=run.plan.get("destination_type_levels") or {})

@@ -176,10 +176,13 @@ class AzureDevOpsReader(Source):
 
     def _read_work_items(self, state: dict, project: str) -> Iterator:
         last = int(state.get("last_id") or 0)
+        # A migration's scope (apps/connections/scope.py): a WIQL condition kept in the state, so a resumed
+        # read asks for the same items.
+        condition = str(state.get("condition") or "")
         rich = self._rich_text_fields(project)
         categories = getattr(self, "_state_categories", None)
         while True:
-            ids = self.ids_after(project, last)
+            ids = self.ids_after(project, last, condition=condition)
             for start in range(0, len(ids), BATCH):
                 chunk = ids[start:start + BATCH]
                 people: dict[str, records.Person] = {}
@@ -192,7 +195,7 @@ class AzureDevOpsReader(Source):
                         people.setdefault(someone.source_id, someone)
                 yield from people.values()  # the people this page names, once each
                 last = chunk[-1]
-                yield records.StateCheckpoint("work_items", {"last_id": last})
+                yield records.StateCheckpoint("work_items", {"last_id": last, **({"condition": condition} if condition else {})})
             if len(ids) < WIQL_PAGE:
                 return
 

@@ -1,0 +1,220 @@
+"""The scope of a migration: which source items a run takes.
+
+Filters (an area subtree, work item types, states, a created-date range) or a WIQL condition the person
+writes, plus an optional sample size (the first N items in scope, by id, for a sample run into the real
+destination before the full one). A scope becomes one WIQL condition that the Azure DevOps reader adds to
+its id queries, so out-of-scope items are never read. `scope_count` runs that query and says how many items
+are in scope (or, in plain words, what Azure DevOps found wrong with the query) before anything is saved.
+
+A WIQL condition the person writes is checked so it cannot widen the query: balanced parentheses outside
+string literals, closed literals, no SELECT/FROM/ORDER BY/ASOF/MODE; it is always ANDed, in parentheses, with
+the project and the other filters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+
+from apps.connections.connectors.errors import ConnectorError
+from apps.core.exceptions import ApplicationError
+
+MAX_SAMPLE = 10_000
+WIQL_LIMIT = 20_000  # Azure DevOps refuses a flat query past this many results (VS402337)
+_FORBIDDEN = re.compile(r"\b(select|from|order\s+by|asof|mode|group\s+by)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Scope:
+    area_path: str = ""  # an area and everything under it ("Fabrikam Fiber\\Web")
+    types: tuple[str, ...] = ()  # work item type names
+    states: tuple[str, ...] = ()
+    created_from: date | None = None  # inclusive
+    created_to: date | None = None  # inclusive
+    query: str = ""  # a WIQL condition (what follows WHERE), ANDed with the filters above
+    sample: int | None = None  # a sample run: the first N items in scope, by id
+    sample_max_id: int | None = field(default=None, compare=False)  # set by scope_count for a sample
+
+    @property
+    def is_everything(self) -> bool:
+        return not (self.area_path or self.types or self.states or self.created_from or self.created_to
+                    or self.query or self.sample)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        for key in ("created_from", "created_to"):
+            data[key] = data[key].isoformat() if data[key] else None
+        data["types"], data["states"] = list(self.types), list(self.states)
+        return data
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _names(values, what: str) -> tuple[str, ...]:
+    if isinstance(values, str):
+        values = [v for v in values.split(",")]
+    cleaned = tuple(dict.fromkeys(str(v).strip() for v in (values or []) if str(v).strip()))
+    for value in cleaned:
+        if len(value) > 128:
+            raise ApplicationError(f"A {what} name is far too long.", extra={"field": what})
+    return cleaned
+
+
+def _date(value, name: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ApplicationError(f"{name} must be a date like 2026-01-31.", extra={"field": name}) from None
+
+
+def wiql_condition_check(text: str) -> str:
+    """The person's WIQL condition, or an ApplicationError saying why it cannot be used."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    if len(text) > 4000:
+        raise ApplicationError("The query is too long (4,000 characters at most).", extra={"field": "query"})
+    depth, in_literal, outside = 0, False, []
+    for char in text:
+        if char == "'":
+            in_literal = not in_literal  # '' inside a literal toggles twice: still inside
+            continue
+        if in_literal:
+            continue
+        outside.append(char)
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                raise ApplicationError("The query closes a parenthesis it never opened.", extra={"field": "query"})
+        elif char == ";":
+            raise ApplicationError("The query cannot hold ';'.", extra={"field": "query"})
+    if in_literal:
+        raise ApplicationError("The query has a text in quotes that is never closed.", extra={"field": "query"})
+    if depth:
+        raise ApplicationError("The query opens a parenthesis it never closes.", extra={"field": "query"})
+    if _FORBIDDEN.search("".join(outside)):
+        raise ApplicationError("Write only the condition (what follows WHERE), for example "
+                               "[System.Tags] CONTAINS 'release-1'; not SELECT, FROM or ORDER BY.",
+                               extra={"field": "query"})
+    return text
+
+
+def scope_from_data(data: dict | None) -> Scope:
+    """A Scope from API or form input, checked; ApplicationError names the field at fault."""
+    data = data or {}
+    sample = data.get("sample")
+    if sample not in (None, ""):
+        try:
+            sample = int(sample)
+        except (TypeError, ValueError):
+            raise ApplicationError("The sample size must be a whole number.", extra={"field": "sample"}) from None
+        if not 1 <= sample <= MAX_SAMPLE:
+            raise ApplicationError(f"A sample is 1 to {MAX_SAMPLE:,} items.", extra={"field": "sample"})
+    else:
+        sample = None
+    created_from, created_to = _date(data.get("created_from"), "created_from"), _date(data.get("created_to"), "created_to")
+    if created_from and created_to and created_from > created_to:
+        raise ApplicationError("The date range ends before it starts.", extra={"field": "created_to"})
+    area = str(data.get("area_path") or "").strip().strip("\\")
+    if len(area) > 400:
+        raise ApplicationError("The area path is far too long.", extra={"field": "area_path"})
+    max_id = data.get("sample_max_id")
+    return Scope(area_path=area, types=_names(data.get("types"), "types"), states=_names(data.get("states"), "states"),
+                 created_from=created_from, created_to=created_to, query=wiql_condition_check(data.get("query", "")),
+                 sample=sample, sample_max_id=int(max_id) if max_id else None)
+
+
+def scope_wiql_condition(scope: Scope) -> str:
+    """The WIQL condition the reader adds to `[System.TeamProject] = @project AND [System.Id] > n`."""
+    parts = []
+    if scope.area_path:
+        parts.append(f"[System.AreaPath] UNDER {_literal(scope.area_path)}")
+    if scope.types:
+        parts.append(f"[System.WorkItemType] IN ({', '.join(_literal(t) for t in scope.types)})")
+    if scope.states:
+        parts.append(f"[System.State] IN ({', '.join(_literal(s) for s in scope.states)})")
+    if scope.created_from:
+        parts.append(f"[System.CreatedDate] >= {_literal(scope.created_from.isoformat())}")
+    if scope.created_to:
+        parts.append(f"[System.CreatedDate] < {_literal((scope.created_to + timedelta(days=1)).isoformat())}")
+    if scope.query:
+        parts.append(f"({scope.query})")
+    if scope.sample and scope.sample_max_id:
+        parts.append(f"[System.Id] <= {int(scope.sample_max_id)}")
+    return " AND ".join(parts)
+
+
+@dataclass
+class ScopeCount:
+    count: int  # items in scope (for a sample: the sample's size)
+    total_in_scope: int  # items the filters match, before the sample
+    condition: str
+    scope: Scope
+
+
+def scope_count(*, connection, project: str, scope: Scope) -> ScopeCount:
+    """Ask the source how many items are in scope, and fix a sample to the ids it covers. Raises
+    ApplicationError with the vendor's own explanation when it refuses the query."""
+    from dataclasses import replace
+
+    from apps.connections.secret_store import SecretUnreadable
+    from apps.connections.services import connection_connector
+
+    if connection.kind != "azure_devops":
+        raise ApplicationError("Scopes are available for Azure DevOps sources (the direction runs support today).",
+                               extra={"field": "connection"})
+    condition = scope_wiql_condition(replace(scope, sample_max_id=None))
+    try:
+        with connection_connector(connection, quick=True) as connector:
+            ids = _ids_in_scope(connector, project, condition)
+    except SecretUnreadable as exc:
+        raise ApplicationError(str(exc)) from None
+    except ConnectorError as exc:
+        raise ApplicationError(f"Azure DevOps could not be asked: {exc.message}") from None
+    total = len(ids)
+    if scope.sample:
+        chosen = ids[:scope.sample]
+        scope = replace(scope, sample_max_id=chosen[-1] if chosen else None)
+        return ScopeCount(count=len(chosen), total_in_scope=total, condition=scope_wiql_condition(scope), scope=scope)
+    return ScopeCount(count=total, total_in_scope=total, condition=condition, scope=scope)
+
+
+def _ids_in_scope(connector, project: str, condition: str) -> list[int]:
+    from urllib.parse import quote
+
+    from apps.connections.connectors.azure_devops.reader import API
+
+    ids, last = [], 0
+    while True:
+        where = f"[System.TeamProject] = @project AND [System.Id] > {int(last)}" + (f" AND {condition}" if condition else "")
+        response = connector.http.request(
+            "POST", f"{quote(project, safe='')}/_apis/wit/wiql", params={"api-version": API, "$top": str(WIQL_LIMIT)},
+            # The person's part of the condition passed wiql_condition_check: it cannot leave its parentheses.
+            json={"query": f"SELECT [System.Id] FROM WorkItems WHERE {where} ORDER BY [System.Id] ASC"},  # noqa: S608
+            accept=tuple(range(200, 600)), idempotent=True, endpoint="wit/wiql")
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code == 404:
+            raise ApplicationError(f"Azure DevOps has no project {project!r} on this connection.",
+                                   extra={"field": "project"})
+        if response.status_code >= 400:
+            vendor = str(body.get("message", "") if isinstance(body, dict) else "")[:300]
+            raise ApplicationError(f"Azure DevOps refused the query: {vendor or f'HTTP {response.status_code}'}. Check "
+                                   "field names (like [System.State]), values in single quotes and area paths.",
+                                   extra={"field": "query"})
+        page = [int(row["id"]) for row in body.get("workItems") or []]
+        ids += page
+        if len(page) < WIQL_LIMIT:
+            return ids
+        last = page[-1]
