@@ -295,6 +295,9 @@ def test_transitions_reach_a_status_two_steps_away(kind, request):
     if writer.cloud:  # the workflow was read once and served every issue
         assert writer.http.stats.requests["GET /rest/api/3/workflow/search"] == 1
         assert writer.http.stats.requests["GET /rest/api/3/issue/{id}/transitions"] == 0
+    else:  # Data Center: learned, each status's transitions read once for all issues of the type
+        assert writer.http.stats.requests["GET /rest/api/2/issue/{id}/transitions"] == 3
+        assert writer.http.stats.requests["GET /rest/api/2/workflow/search"] == 0
 
 
 def test_an_unknown_status_is_a_configuration_error(cloud, cloud_site):
