@@ -453,6 +453,7 @@ def test_an_attachment_is_streamed_without_holding_it_in_memory(live_server, clo
                             str(size)], capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
     assert child.returncode == 0, child.stderr[-2000:]
     report = json.loads(child.stdout.strip().splitlines()[-1])
+    print(f"20 MB upload: peak traced memory {report['peak']} bytes")  # shown with pytest -s
     assert report["ok"], report["error"]
     assert report["django"] is False
     assert report["peak"] < 2 * 1024 * 1024, f"peak {report['peak']} bytes while uploading {size}"
