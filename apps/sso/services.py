@@ -244,6 +244,14 @@ def _sso_user(provider: SsoProvider, claims: dict):
         identity = SsoIdentity.unscoped.get(issuer=provider.issuer, subject=claims["sub"])
     if not user.is_active:
         raise ApplicationError("This Migrayt account is deactivated.")
+    # An organisation's identity provider vouches for people of that organisation only. A session is the whole
+    # account, so an account that also works in other organisations (or staff) signs in with its password:
+    # otherwise whoever runs this provider could sign in as that person everywhere.
+    if user.is_staff or user.is_superuser:
+        raise ApplicationError("Staff accounts sign in with their password, not single sign-on.")
+    if Membership.unscoped.filter(user=user).exclude(organisation=organisation).exists():
+        raise ApplicationError(f"Your Migrayt account also belongs to other organisations, so it signs in with its "
+                               f"password; single sign-on of {organisation.name} is for accounts used only there.")
     if not Membership.objects.for_organisation(organisation).filter(user=user).exists():
         if not provider.auto_join:
             raise ApplicationError(f"You are no longer a member of {organisation.name} in Migrayt. Ask one of its "

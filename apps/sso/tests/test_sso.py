@@ -135,3 +135,18 @@ def test_settings_need_an_admin_a_real_provider_and_keep_the_secret_out_of_the_p
     other = Client(SERVER_NAME="127.0.0.1")
     other.force_login(plain)
     assert other.get(reverse("sso:settings")).status_code == 403
+
+
+def test_an_account_used_in_other_organisations_or_by_staff_is_not_signed_in_by_sso(sso, organisation, member,
+                                                                                  other_organisation):
+    """Whoever runs an organisation's identity provider can assert any e-mail: it must not open an account
+    that also reaches other organisations (an admin can add any signed-up person as a member)."""
+    Membership.objects.create(organisation=other_organisation, user=member, role=Membership.Role.MEMBER)
+    browser, refused = sign_in(member.email, member.email)
+    assert refused.status_code == 400 and "also belongs to other organisations" in refused.content.decode()
+    assert "_auth_user_id" not in browser.session
+    Membership.unscoped.filter(organisation=other_organisation, user=member).delete()
+    member.is_staff = True
+    member.save()
+    _, staff = sign_in(member.email, member.email)
+    assert staff.status_code == 400 and "Staff accounts sign in with their password" in staff.content.decode()
