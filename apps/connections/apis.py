@@ -176,3 +176,33 @@ class ScopeCountApi(APIView):
                               scope=scope_from_data(serializer.validated_data["scope"]))
         return Response(self.OutputSerializer({"count": counted.count, "total_in_scope": counted.total_in_scope,
                                                "condition": counted.condition}).data)
+
+
+class ConnectionOAuthStartApi(APIView):
+    """Start an OAuth connection: the answer is the provider's address to open in a browser where the same
+    person is signed in to Migrayt; the provider sends them back to the web callback, which makes the
+    connection (GET /connections/ then shows it)."""
+
+    class InputSerializer(serializers.Serializer):
+        provider = serializers.ChoiceField(choices=["atlassian", "entra"],
+                                           help_text="atlassian: Jira Cloud (OAuth 2.0 3LO); entra: Azure DevOps.")
+        name = serializers.CharField(max_length=120)
+        base_url = serializers.CharField(max_length=500, required=False, allow_blank=True,
+                                         help_text="entra only: https://dev.azure.com/<organisation>")
+
+    class OutputSerializer(serializers.Serializer):
+        authorize_url = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer},
+                   summary="Start signing in with Atlassian or Microsoft for a new connection")
+    def post(self, request):
+        from django.urls import reverse
+
+        from apps.connections.oauth import oauth_start
+
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        url = oauth_start(organisation=request_organisation(request), user=request.user,
+                          redirect_uri=request.build_absolute_uri(reverse("connections:oauth_callback")),
+                          **serializer.validated_data)
+        return Response({"authorize_url": url}, status=status.HTTP_201_CREATED)

@@ -217,3 +217,23 @@ def test_sign_in_is_refused_when_the_operator_has_not_set_it_up(settings, organi
     settings.ATLASSIAN_CLIENT_ID = ""
     form = signed_in_client(member).post(reverse("connections:oauth_start", args=["atlassian"]), {"name": "J"})
     assert form.status_code == 200 and "not set up on this server" in form.content.decode()
+
+
+def test_the_api_starts_a_sign_in_and_answers_bad_input_in_words(oauth_servers, jira_cloud_site, organisation, member,
+                                                                 settings):
+    api = _api(organisation, member)
+    started = api.post("/api/v1/connections/oauth/", {"provider": "atlassian", "name": "Jira"}, format="json")
+    assert started.status_code == 201
+    url = started.json()["authorize_url"]
+    assert url.startswith(f"{oauth_servers.url}/sandbox/oauth/atlassian/authorize?") and "code_challenge=" in url
+    for body, words in (({"provider": "entra", "name": "ADO"}, "organisation"),
+                        ({"provider": "github", "name": "x"}, "github"),
+                        ({"provider": "atlassian", "name": ""}, "blank")):
+        answer = api.post("/api/v1/connections/oauth/", body, format="json")
+        assert answer.status_code == 400 and words in str(answer.json()), answer.json()
+    _atlassian(signed_in_client(member))
+    taken = api.post("/api/v1/connections/oauth/", {"provider": "atlassian", "name": "Jira (target)"}, format="json")
+    assert taken.status_code == 400 and "already a connection with this name" in taken.json()["message"]
+    settings.ATLASSIAN_CLIENT_SECRET = ""
+    off = api.post("/api/v1/connections/oauth/", {"provider": "atlassian", "name": "J2"}, format="json")
+    assert off.status_code == 400 and "not set up on this server" in off.json()["message"]
