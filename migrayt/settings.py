@@ -434,6 +434,9 @@ if STRIPE_WEBHOOK_SECRET and not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
 if PRODUCTION and STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET:
     raise ConfigurationError("STRIPE_WEBHOOK_SECRET is required in production when STRIPE_SECRET_KEY is set.")
 STRIPE_API_VERSION = "2026-05-27.dahlia"
+# Only for tests and the demo: a local stand-in for Stripe's API (meter events from a real worker process).
+STRIPE_API_BASE = env_url("MIGRAYT_STRIPE_API_BASE", "https://api.stripe.com",
+                          ("https",) if PRODUCTION else ("https", "http"))
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 

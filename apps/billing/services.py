@@ -57,7 +57,7 @@ def stripe_client() -> stripe.StripeClient:
     if not billing_enabled():
         raise ApplicationError("Billing is off on this server (no Stripe key): runs are free.", status_code=409)
     return stripe.StripeClient(settings.STRIPE_SECRET_KEY, stripe_version=settings.STRIPE_API_VERSION,
-                               max_network_retries=2)
+                               base_addresses={"api": settings.STRIPE_API_BASE}, max_network_retries=2)
 
 
 def _stripe_failure(exc: stripe.StripeError, doing: str) -> ApplicationError:
@@ -482,6 +482,19 @@ def billing_meter_event_send(*, report_id: int) -> str:
     UsageReport.unscoped.filter(pk=report.pk).update(status=UsageReport.Status.SENT, sent_at=timezone.now(),
                                                      attempts=report.attempts + 1, error="")
     return "sent"
+
+
+def billing_usage_send_pending(*, older_than_seconds: int = 0) -> int:
+    """Enqueue every report still waiting to be sent (its task was lost with a worker killed between the
+    checkpoint's commit and the enqueue): what a worker does when it starts. Repeats are harmless."""
+    from datetime import timedelta
+
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = list(UsageReport.unscoped.filter(status=UsageReport.Status.PENDING, created_at__lte=cutoff)
+               .values_list("pk", flat=True)[:5000])
+    for report_id in ids:
+        _send_on_commit(report_id)
+    return len(ids)
 
 
 def billing_usage_resend(*, reports) -> int:

@@ -2,6 +2,7 @@
 
 import stripe
 from celery import shared_task
+from celery.signals import worker_ready
 
 from apps.billing import services
 
@@ -27,3 +28,14 @@ def billing_meter_event_send(self, *, report_id: int, **kwargs):
     if outcome == "retry" and not self.request.is_eager:
         raise self.retry(countdown=min(900, 30 * 2 ** self.request.retries))
     return outcome
+
+
+@shared_task(name="billing.usage_send_pending", acks_late=True, soft_time_limit=60, time_limit=90)
+def billing_usage_send_pending(**kwargs):
+    return services.billing_usage_send_pending()
+
+
+@worker_ready.connect
+def _send_pending_on_worker_start(sender=None, **kwargs):
+    # A worker killed after a checkpoint committed but before its meter event was enqueued left it pending.
+    billing_usage_send_pending.apply_async(countdown=2)

@@ -31,7 +31,7 @@ def _preview_and_quote(organisation, preview_id):
     if preview is not None:
         quotes = quotes.filter(scan__connection_id=preview.source_connection_id,
                                scan__project_key__iexact=preview.source_project)
-        return preview, quotes.order_by("-created_at", "-id")[:1]
+        return preview, list(quotes.order_by("-created_at", "-id")[:1])
     latest = {}
     for quote in quotes.order_by("-created_at", "-id")[:200]:
         latest.setdefault((quote.scan.connection_id, quote.scan.project_key.lower()), quote)
@@ -42,6 +42,10 @@ def _preview_and_quote(organisation, preview_id):
 def checkout_page(request):
     organisation = _organisation(request)
     preview, quotes = _preview_and_quote(organisation, request.GET.get("preview"))
+    from apps.catalog.quote import duration_words
+
+    for quote in quotes:
+        quote.duration_words = duration_words(quote.estimate_seconds)
     allowed, why = selectors.billing_live_run_allowed(organisation=organisation)
     return render(request, "billing/checkout.html", {
         "billing_enabled": services.billing_enabled(), "preview": preview, "quotes": quotes,

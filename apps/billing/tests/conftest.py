@@ -7,8 +7,10 @@ import hashlib
 import hmac
 import json
 import re
+import threading
 import time
 from decimal import Decimal
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -185,3 +187,19 @@ def deliver(client, webhook_endpoint):
         return client.post(url, data=payload, content_type="application/json", **extra, **headers)
 
     return post
+
+
+class LocalServer:
+    """A threaded HTTP server on 127.0.0.1 standing in for one of Stripe's hosts, used with `with`."""
+
+    def serve(self, handler, port: int) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()

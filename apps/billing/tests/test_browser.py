@@ -4,8 +4,7 @@ checkout.session.completed event to our webhook and then sends the browser back 
 
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.request import Request, urlopen
 
 import pytest
@@ -14,7 +13,7 @@ from playwright.sync_api import expect
 
 from apps.billing.models import Checkout
 from apps.billing.services import billing_webhook_endpoint_ensure
-from apps.billing.tests.conftest import API, echo_session, recording, register_refetch, sign
+from apps.billing.tests.conftest import API, LocalServer, echo_session, recording, register_refetch, sign
 from apps.core.testing.browser import screenshot
 from apps.runs.models import Run
 
@@ -27,7 +26,7 @@ PASSWORD = "correct-horse-battery"
 STAND_IN_PORT = 9131  # billing's range is 9100-9199
 
 
-class StripeCheckoutStandIn:
+class StripeCheckoutStandIn(LocalServer):
     """Serves /c/pay/<session id>: a page with a Pay button. Paying posts the signed event to `webhook_url`,
     then redirects to the session's success_url, as Stripe does."""
 
@@ -66,8 +65,7 @@ class StripeCheckoutStandIn:
                 self.send_header("Location", session["success_url"].replace("{CHECKOUT_SESSION_ID}", session_id))
                 self.end_headers()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", STAND_IN_PORT), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.serve(Handler, STAND_IN_PORT)
 
     def session_created(self, request):
         status, headers, body = echo_session("checkout_session_open")(request)
@@ -75,14 +73,6 @@ class StripeCheckoutStandIn:
         session["url"] = f"http://127.0.0.1:{STAND_IN_PORT}/c/pay/{session['id']}"
         self.sessions[session["id"]] = session
         return status, headers, json.dumps(session)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def test_preview_quote_checkout_then_the_live_run_is_unlocked(page, live_server, organisation, member, stripe_api,
