@@ -28,29 +28,16 @@ import math
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PORT_RANGE = range(8700, 8800)  # the catalog's own range of ports on shared machines
 PAT = "bench-scan-pat-000000000000"
-
-
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 def minimum_requests(items: int) -> dict:
@@ -114,6 +101,9 @@ def run(args, state: Path) -> int:
     membership = MembershipFactory()
     connections.close_all()  # the server processes open their own
 
+    from bench.sandbox import _serve  # the sandbox benchmark's server: gunicorn or threaded wsgiref
+
+    args.port = args.port or _free_port()
     stop = _serve(args, get_wsgi_application)
     base = f"http://127.0.0.1:{stop.port}/sandbox/ado/bench"
     print(f"serving the sandbox on {base} ({args.server})")
@@ -180,42 +170,6 @@ def _free_port() -> int:
                 continue
             return port
     raise SystemExit("No free port in 8700-8799.")
-
-
-def _serve(args, get_wsgi_application):
-    port = args.port or _free_port()
-    if args.server == "wsgiref":
-        server = make_server("127.0.0.1", port, get_wsgi_application(), server_class=_ThreadingServer,
-                             handler_class=_QuietHandler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        stop = server.shutdown
-    else:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "migrayt.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(args.workers), "--timeout", "120", "--log-level", "warning"],
-            cwd=ROOT, env=os.environ.copy())
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    raise SystemExit("gunicorn did not start") from None
-                time.sleep(0.2)
-
-        def stop():
-            process.terminate()
-            process.wait(timeout=30)
-
-    class Stop:
-        def __call__(self):
-            stop()
-
-    handle = Stop()
-    handle.port = port
-    return handle
 
 
 if __name__ == "__main__":

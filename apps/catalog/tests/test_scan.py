@@ -8,6 +8,7 @@ from apps.catalog import services
 from apps.catalog.models import PricingTable, Scan
 from apps.catalog.selectors import catalog_schema
 from apps.catalog.tests.conftest import PROJECT, run_scan
+from apps.connections.connectors import records
 from apps.core.exceptions import ApplicationError
 from apps.core.models import AuditEvent
 
@@ -58,6 +59,9 @@ def test_a_scan_records_schema_and_volumes_that_match_the_source(ado_connection,
     assert any(p.is_deleted for p in catalog.people) or all(p.display_name for p in catalog.people)
     customer = next(f for f in catalog.fields if f.source_id == "Custom.Customer")
     assert customer.allowed_values, "values of a list field the vendor gave no list for are taken from the items"
+    priority = next(f for f in catalog.fields if f.source_id == "Microsoft.VSTS.Common.Priority")
+    assert priority.type == records.FieldType.OPTION and set(priority.allowed_values) <= {"1", "2", "3", "4"}
+    assert priority.allowed_values
     assert scan.requests_made > 0 and scan.finished_at
     actions = list(AuditEvent.objects.for_organisation(organisation).filter(target_id=str(scan.pk))
                    .values_list("action", flat=True))

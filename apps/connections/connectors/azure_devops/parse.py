@@ -79,7 +79,7 @@ def field_type_of(body: dict) -> tuple[FieldType, str]:
     if ref == "System.Parent":
         return FieldType.LINK, vendor
     neutral = _TYPES.get(vendor, FieldType.OTHER)
-    if body.get("isPicklist") and neutral not in (FieldType.PERSON, FieldType.TEXT):
+    if (body.get("isPicklist") or ref in SYSTEM_PICKLISTS) and neutral not in (FieldType.PERSON, FieldType.TEXT):
         neutral = FieldType.OPTION
     return neutral, vendor
 
