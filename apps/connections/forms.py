@@ -31,6 +31,13 @@ class ConnectionForm(forms.Form):
 
     def __init__(self, *args, connection: Connection | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        if connection is not None and connection.is_oauth:
+            # Signed in with the vendor: no token, and the kind and site come from the sign-in.
+            for name in ("token", "email", "kind"):
+                del self.fields[name]
+            if connection.kind == Connection.Kind.JIRA_CLOUD:
+                del self.fields["base_url"]
+            return
         if connection is not None:
             self.fields["token"].required = False
             self.fields["token"].label = "New token"

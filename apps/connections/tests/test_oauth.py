@@ -237,3 +237,15 @@ def test_the_api_starts_a_sign_in_and_answers_bad_input_in_words(oauth_servers, 
     settings.ATLASSIAN_CLIENT_SECRET = ""
     off = api.post("/api/v1/connections/oauth/", {"provider": "atlassian", "name": "J2"}, format="json")
     assert off.status_code == 400 and "not set up on this server" in off.json()["message"]
+
+
+def test_editing_an_oauth_connection_changes_only_its_name(oauth_servers, jira_cloud_site, organisation, member):
+    client = signed_in_client(member)
+    _atlassian(client)
+    connection = _only_connection(organisation)
+    form = client.get(reverse("connections:edit", args=[connection.pk])).content.decode()
+    assert 'name="token"' not in form and 'name="kind"' not in form and 'name="base_url"' not in form
+    saved = client.post(reverse("connections:edit", args=[connection.pk]), {"name": "Renamed"})
+    assert saved.status_code == 302
+    connection.refresh_from_db()
+    assert connection.name == "Renamed" and connection.oauth.status == "active"
