@@ -166,6 +166,7 @@ def oauth_start(*, organisation, user, provider: str, name: str = "", base_url: 
             base_url = _clean_base_url(base_url)
         else:
             base_url = ""
+    oauth_authorisations_purge(organisation=organisation)
     state, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(64)
     OAuthAuthorisation.objects.create(
         organisation=organisation, provider=provider, state_hash=_hash(state),
@@ -181,6 +182,18 @@ def oauth_start(*, organisation, user, provider: str, name: str = "", base_url: 
     else:
         params |= {"response_mode": "query", "prompt": "select_account"}
     return f"{config.authorize_url}?{urlencode(params)}"
+
+
+def oauth_authorisations_purge(*, organisation) -> int:
+    """Forget sign-ins that expired (an hour after they started), with any tokens a person never used (an
+    Atlassian site never picked, an exchange that failed half-way)."""
+    old = OAuthAuthorisation.objects.for_organisation(organisation).filter(
+        expires_at__lt=timezone.now() - timedelta(hours=1))
+    for row in old:
+        for reference in (row.access_token_ref, row.refresh_token_ref):
+            if reference:
+                secret_delete(reference)
+    return old.delete()[0]
 
 
 # --- the provider sends the person back -------------------------------------------------------------------

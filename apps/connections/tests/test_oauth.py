@@ -249,3 +249,21 @@ def test_editing_an_oauth_connection_changes_only_its_name(oauth_servers, jira_c
     assert saved.status_code == 302
     connection.refresh_from_db()
     assert connection.name == "Renamed" and connection.oauth.status == "active"
+
+
+def test_expired_sign_ins_are_forgotten_with_their_unused_tokens(oauth_servers, jira_cloud_site, organisation, member):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.connections.oauth import oauth_authorisations_purge
+    from apps.connections.secret_store import secret_save
+
+    client = signed_in_client(member)
+    client.post(reverse("connections:oauth_start", args=["atlassian"]), {"name": "Left half-way"})
+    row = OAuthAuthorisation.objects.for_organisation(organisation).get()
+    row.access_token_ref = secret_save(value="unused-access-token", label="t")
+    row.expires_at = timezone.now() - timedelta(hours=2)
+    row.save()
+    assert oauth_authorisations_purge(organisation=organisation) == 1
+    assert not OAuthAuthorisation.objects.for_organisation(organisation).exists()
