@@ -313,13 +313,14 @@ class Engine:
     def _per_item(self, phase: str, work: Callable, wanted: Callable) -> StepResult:
         cursor = self.store.cursor().get(phase, {})
         after = int(cursor.get("after", -1))
+        done = set(self.store.mapped(phase)) if not self.preview else set()
         units = 0
         while self.time_left() > 0:
             self.store.keep_alive()
             refs = self.store.items_created(after_ordinal=after, limit=self.parallel * 25)
             if not refs:
                 return StepResult(phase, units=units, phase_done=True)
-            todo = [ref for ref in refs if wanted(ref)]
+            todo = [ref for ref in refs if wanted(ref) and ref.source_id not in done]
             written, failed, retry = [], [], []
             if self.preview:
                 written = [Recorded("preview", ref.source_id) for ref in todo]
@@ -333,15 +334,14 @@ class Engine:
                         else:
                             failed.append(outcome)
                 if retry:
-                    # Throttled or busy: keep the checkpoint before the first of them and come back.
+                    # Throttled or busy: record what was done, keep the checkpoint before the first throttled
+                    # item and come back; what is recorded already is not done again.
                     first = min(ref.ordinal for ref in todo if ref.source_id in retry)
-                    done_before = [r for r in written if _ordinal(todo, r.source_id) < first]
-                    failed_before = [f for f in failed if _ordinal(todo, f.source_id) < first]
-                    self.store.record(phase=phase, written=done_before, failed=failed_before, retry=[],
+                    self.store.record(phase=phase, written=written, failed=failed, retry=[],
                                       cursor={"after": first - 1},
-                                      progress={"done": len(done_before), "failed": len(failed_before)},
+                                      progress={"done": len(written), "failed": len(failed)},
                                       requests=self.requests_since())
-                    return StepResult(phase, units=units + len(done_before))
+                    return StepResult(phase, units=units + len(written))
             after = refs[-1].ordinal
             self.store.record(phase=phase, written=written, failed=failed, retry=[], cursor={"after": after},
                               progress={"done": len(written), "failed": len(failed),
@@ -395,16 +395,17 @@ class Engine:
             else:
                 with self._pool() as pool:
                     outcomes = list(pool.map(lambda t: _attempt(self._write_link, t[2]), todo))
+                settled = []  # (ordinal, what happened), to keep only what lies before a throttled link
                 for (ordinal, key, _), outcome in zip(todo, outcomes, strict=True):
                     if isinstance(outcome, Recorded):
-                        written.append(outcome)
+                        settled.append((ordinal, outcome))
                     elif outcome.code == "transient":
                         retry_from = ordinal if retry_from is None else min(retry_from, ordinal)
                     else:
-                        failed.append(Failure(key, "links", outcome.code, outcome.message))
+                        settled.append((ordinal, Failure(key, "links", outcome.code, outcome.message)))
+                written = [x for _, x in settled if isinstance(x, Recorded)]
+                failed = [x for _, x in settled if isinstance(x, Failure)]
             new_after = rows[-1][0] if retry_from is None else retry_from - 1
-            if retry_from is not None:
-                written = [w for w, (o, _, _) in zip(written, todo, strict=False) if o < retry_from]
             self.store.record(phase="links", written=written, failed=failed, retry=[], cursor={"after": new_after},
                               progress={"done": len(written), "failed": len(failed), "skipped": skipped},
                               requests=self.requests_since())
@@ -484,13 +485,6 @@ class Engine:
     def phase_verify(self) -> StepResult:
         self.store.verify()
         return StepResult("verify", phase_done=True)
-
-
-def _ordinal(todo, source_id: str) -> int:
-    for ref in todo:
-        if ref.source_id == source_id:
-            return ref.ordinal
-    return -1
 
 
 def _reason(error) -> str:

@@ -276,3 +276,51 @@ def test_staff_pause_resume_cancel_in_the_admin(run, django_capture_on_commit_ca
     assert run.state == Run.State.PAUSED
     assert AuditEvent.objects.for_organisation(run.organisation).filter(action="run.pause_requested",
                                                                         actor_kind="staff").exists()
+
+
+class _ThrottlingDestination:
+    """A destination whose link writes are throttled once for one link: what the engine must ride out."""
+
+    kind, bulk_size, parallel, attachment_limit_bytes = "jira_cloud", 50, 3, None
+
+    def __init__(self, throttled: str):
+        self.throttled = throttled
+        self.links: list[tuple[str, str, str]] = []
+
+    def request_count(self):
+        return len(self.links)
+
+    def link(self, link):
+        from apps.connections.connectors.errors import TransientError
+
+        if link.source_id == self.throttled:
+            self.throttled = ""
+            raise TransientError("slow down", code="rate_limited")
+        self.links.append((link.link_type, link.from_id, link.to_id))
+        return records.WriteResult(source_id=link.source_id, destination_id=f"L{len(self.links)}")
+
+
+@pytest.mark.django_db
+def test_links_ride_out_throttling_and_are_written_once(run):
+    from apps.runs.engine.execute import Engine
+    from apps.runs.engine.ports import Recorded
+    from apps.runs.models import RunLink
+
+    _plan_rows(run, [(str(n), "", "Bug") for n in range(1, 7)])
+    RunLink.unscoped.bulk_create([RunLink(organisation_id=run.organisation_id, run=run, ordinal=n,
+                                          link_type="System.LinkTypes.Related", from_source_id=str(n),
+                                          to_source_id=str(n + 1)) for n in range(1, 6)])
+    Run.unscoped.filter(pk=run.pk).update(phase="links")
+    run.refresh_from_db()
+    assert store.lease_acquire(run_id=run.pk, step=run.step, owner="h:1:l")
+    run_store = store.RunStore(run, owner="h:1:l")
+    run_store.record(phase="items", written=[Recorded("items", str(n), f"D{n}", f"MIG-{n}") for n in range(1, 7)],
+                     failed=[], retry=[], cursor={}, progress={})
+    destination = _ThrottlingDestination(throttled="System.LinkTypes.Related|3|4")
+    engine = Engine(plan=agile_to_jira_plan(), source=None, destination=destination, store=run_store)
+    first = engine.phase_links()
+    assert not first.phase_done  # stopped at the throttled link, checkpoint before it
+    second = engine.phase_links()
+    assert second.phase_done
+    assert sorted(destination.links) == sorted(("Relates", f"D{n}", f"D{n + 1}") for n in range(1, 6))
+    assert IdMapEntry.unscoped.filter(run=run, phase="links").count() == 5
