@@ -77,6 +77,18 @@ def run_create(*, organisation, actor, kind: str, plan: MappingPlan, source_conn
     if source_connection.kind != "azure_devops" or destination_connection.kind not in ("jira_cloud",
                                                                                        "jira_data_center"):
         raise ApplicationError("This version migrates from Azure DevOps to Jira Cloud or Jira Data Center.")
+    if kind == Run.Kind.LIVE:
+        # The id map belongs to a run: a second live run of the same project into the same destination project
+        # would write everything again. Retry the first one's failed items, or roll it back, instead.
+        earlier = Run.objects.for_organisation(organisation).filter(
+            kind=Run.Kind.LIVE, source_connection=source_connection, destination_connection=destination_connection,
+            source_project=plan.source_project, destination_project=plan.destination_project,
+        ).exclude(state__in=[Run.State.ROLLED_BACK, Run.State.CANCELLED]).first()
+        if earlier is not None:
+            raise ApplicationError(
+                f"Live run #{earlier.pk} already migrates {plan.source_project} into {plan.destination_project} "
+                f"({earlier.state}). Resume it or retry its failed items, or roll it back before starting another.",
+                extra={"run_id": earlier.pk})
     plan_data = plan_to_dict(plan)
     plan_data["destination_type_levels"] = type_levels or {}
     plan_data.update(_run_options(options))

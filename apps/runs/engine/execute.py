@@ -95,6 +95,7 @@ class Engine:
         self.drafter = Drafter(plan, rich_text=rich, components=store.mapped("components"),
                                sprints=store.mapped("sprints"))
         self._requests_seen = destination.request_count() if destination else 0
+        self.attachment_limit: int | None = None  # a preview is told the destination's limit
 
     # -- the loop -----------------------------------------------------------------------------------------
     def time_left(self) -> float:
@@ -129,7 +130,7 @@ class Engine:
         items: list[PlanItem] = []
         links: dict[tuple, PlanLink] = {}
         warnings: dict = {}
-        limit = self.destination.attachment_limit_bytes if self.destination else None
+        limit = self.destination.attachment_limit_bytes if self.destination else self.attachment_limit
         limit = limit or 10 * 1024 * 1024
         units = 0
         for record in self.source.read_items(read_state):

@@ -324,3 +324,16 @@ def test_links_ride_out_throttling_and_are_written_once(run):
     assert second.phase_done
     assert sorted(destination.links) == sorted(("Relates", f"D{n}", f"D{n + 1}") for n in range(1, 6))
     assert IdMapEntry.unscoped.filter(run=run, phase="links").count() == 5
+
+
+@pytest.mark.django_db
+def test_a_second_live_run_of_the_same_project_is_refused(run, member, connections, django_capture_on_commit_callbacks):
+    with pytest.raises(ApplicationError) as refused:
+        services.run_create(organisation=run.organisation, actor=member, kind="live", plan=agile_to_jira_plan(),
+                            source_connection=connections[0], destination_connection=connections[1], start=False)
+    assert f"#{run.pk}" in refused.value.message
+    with django_capture_on_commit_callbacks(execute=False):
+        preview = services.run_create(organisation=run.organisation, actor=member, kind="preview",
+                                      plan=agile_to_jira_plan(), source_connection=connections[0],
+                                      destination_connection=connections[1], start=False)
+    assert preview.kind == "preview"  # previews are always allowed
