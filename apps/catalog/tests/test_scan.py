@@ -188,3 +188,49 @@ def test_a_jira_scan_matches_the_sandbox(sandbox_required, live_server, organisa
     assert "unknown" not in v["items_by_state_category"]
     catalog = catalog_schema(scan)
     assert catalog.people and catalog.iterations and catalog.work_item_types
+
+
+def test_a_scan_rides_out_vendor_faults_and_counts_the_same(ado_connection, organisation, member, enqueued):
+    """503s, 500s and connections cut mid-answer are retried; the catalog is the one a clean read gives."""
+    from apps.sandbox import services as sandbox
+    from apps.sandbox.models import SandboxSite
+
+    clean = run_scan(services.scan_create(organisation=organisation, actor=member, connection=ado_connection,
+                                          project=PROJECT).pk)
+    site = SandboxSite.objects.get(slug="catalog")
+    sandbox.site_controls_update(site=site, controls={"fault_rate": 0.25, "fault_kinds": ["http_503", "http_500", "drop"],
+                                                      "seed": 7})
+    faulty = run_scan(services.scan_create(organisation=organisation, actor=member, connection=ado_connection,
+                                           project=PROJECT).pk)
+    assert faulty.status == Scan.Status.DONE, faulty.error_message
+    assert faulty.volumes == clean.volumes and faulty.schema == clean.schema
+    assert faulty.requests_made > clean.requests_made  # the retries
+
+
+def test_a_vendor_that_stays_down_is_retried_later_then_fails_in_words(ado_connection, organisation, member,
+                                                                        enqueued, monkeypatch):
+    from apps.sandbox import services as sandbox
+    from apps.sandbox.models import SandboxSite
+
+    scan = services.scan_create(organisation=organisation, actor=member, connection=ado_connection, project=PROJECT)
+    sandbox.site_controls_update(site=SandboxSite.objects.get(slug="catalog"),
+                                 controls={"fault_rate": 1.0, "fault_kinds": ["http_503"]})
+    real_connector = services.connection_connector
+
+    def no_backoff(connection, **kwargs):  # the same client, without waiting out its backoff here
+        connector = real_connector(connection, **kwargs)
+        connector.http._sleep = lambda seconds: None
+        return connector
+
+    monkeypatch.setattr(services, "connection_connector", no_backoff)
+    after = services.scan_step(scan_id=scan.pk)
+    scan.refresh_from_db()
+    assert after and after > 0 and scan.status == Scan.Status.RUNNING
+    assert "Trying again in" in scan.error_message
+    for _ in range(services.MAX_TRANSIENT_FAILURES):
+        services.scan_step(scan_id=scan.pk)
+    scan.refresh_from_db()
+    assert scan.status == Scan.Status.FAILED and scan.error_code in ("server_busy", "server_error")
+    assert "server error" in scan.error_message
+    resumed = services.scan_resume(scan=scan, actor=member)
+    assert resumed.status == Scan.Status.QUEUED and resumed.error_message == ""
