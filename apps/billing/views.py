@@ -22,6 +22,8 @@ def _preview_and_quote(organisation, preview_id):
     from apps.runs.models import Run
 
     preview = None
+    if preview_id and not str(preview_id).isdigit():
+        raise Http404("No such preview in this organisation.")
     if preview_id:
         preview = Run.objects.for_organisation(organisation).filter(pk=preview_id, kind=Run.Kind.PREVIEW).first()
         if preview is None:

@@ -269,8 +269,13 @@ def test_checkout_refuses_another_organisations_quote_and_non_admins(stripe_api,
                        content_type="application/json").status_code == 403
     client.post(reverse("billing:checkout_start", args=[quote.pk]))
     assert not Checkout.unscoped.exists() and not stripe_api.calls
+    client.force_login(member)
     bad = client.post("/api/v1/billing/checkouts/", {"quote_id": "x"}, content_type="application/json")
-    assert bad.status_code in (400, 403)
+    assert bad.status_code == 400 and bad.json()["message"].startswith("quote_id")
+    assert client.get(reverse("billing:checkout") + "?preview=abc").status_code == 404
+    assert client.get(reverse("billing:checkout") + "?preview=999999").status_code == 404
+    assert client.get("/api/v1/billing/checkouts/00000000-0000-0000-0000-000000000000/").status_code == 404
+    assert not stripe_api.calls
 
 
 def test_stripe_down_gives_a_clear_message_not_a_500(stripe_api, logged_in, quote):
@@ -304,3 +309,16 @@ def test_services_refuse_when_the_same_checkout_is_already_paid(stripe_api, logg
     _paid(stripe_api, logged_in, quote, deliver, django_capture_on_commit_callbacks)
     with pytest.raises(services.ApplicationError, match="already"):
         services.billing_checkout_create(organisation=organisation, actor=member, quote=quote)
+
+
+def test_another_organisation_cannot_see_or_poll_a_checkout(stripe_api, client, member, outsider, quote):
+    register_setup(stripe_api)
+    client.force_login(member)
+    checkout = start_checkout(client, quote)
+    own = client.get(f"/api/v1/billing/checkouts/{checkout.uid}/").json()
+    assert own["status"] == "open" and own["url"] == checkout.stripe_url and own["quote_id"] == quote.pk
+    client.force_login(outsider)
+    assert client.get(f"/api/v1/billing/checkouts/{checkout.uid}/").status_code == 404
+    assert client.get(reverse("billing:checkout_return", args=[checkout.uid])).status_code == 404
+    assert client.get(reverse("billing:checkout_status", args=[checkout.uid])).status_code == 404
+    assert str(quote.total).encode() not in client.get(reverse("billing:checkout")).content
