@@ -69,6 +69,7 @@ class StripePriceSet(models.Model):
     currency = models.CharField(max_length=3)
     per_work_item = models.DecimalField(max_digits=10, decimal_places=4)
     per_gb_attachments = models.DecimalField(max_digits=10, decimal_places=2)
+    minimum = models.DecimalField(max_digits=10, decimal_places=2, default=0)  # per live run that billed usage
     livemode = models.BooleanField(default=False)
     product_id = models.CharField(max_length=255)
     items_meter_id = models.CharField(max_length=255)
@@ -85,7 +86,7 @@ class StripePriceSet(models.Model):
 
     def matches(self, table) -> bool:
         return (self.currency.lower() == table.currency.lower() and self.per_work_item == table.per_work_item
-                and self.per_gb_attachments == table.per_gb_attachments)
+                and self.per_gb_attachments == table.per_gb_attachments and self.minimum == table.minimum)
 
 
 class Checkout(OrganisationOwned):
@@ -130,6 +131,9 @@ class RunUsage(OrganisationOwned):
     attachment_bytes = models.PositiveBigIntegerField(default=0)
     attachment_mb_billed = models.PositiveIntegerField(default=0)
     checkpoints = models.PositiveIntegerField(default=0)
+    # The pricing table's minimum charge: when a finished run billed less, an invoice item makes up the rest.
+    minimum_top_up = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    minimum_invoice_item_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -4,7 +4,8 @@
   retrying or finishing a run is never stopped by billing;
 - every checkpoint of a live run (the engine writes one RunSample per checkpoint, in the checkpoint's own
   transaction) records the usage it added, in a savepoint: if billing fails there, the checkpoint still
-  commits and the next checkpoint (or the run's end) bills what was missed, from the id map.
+  commits and the next checkpoint (or the run's end) bills what was missed, from the id map;
+- a finished live run billed below the pricing table's minimum charge gets the difference as an invoice item.
 """
 
 import logging
@@ -56,3 +57,7 @@ def usage_when_run_stops(sender, instance, created, raw=False, **kwargs):
         return
     if instance.state in ("finished", "failed", "paused", "cancelled"):
         _record(instance, f"run-{instance.state}")
+    if instance.state == "finished":
+        from apps.billing.tasks import billing_minimum_top_up
+
+        billing_minimum_top_up.delay_on_commit(run_id=instance.pk)

@@ -146,7 +146,7 @@ def billing_prices_ensure() -> StripePriceSet:
         raise _stripe_failure(exc, "set up the prices") from exc
     return StripePriceSet.objects.create(
         pricing_table=table, currency=table.currency, per_work_item=table.per_work_item,
-        per_gb_attachments=table.per_gb_attachments, livemode=livemode, product_id=product_id,
+        per_gb_attachments=table.per_gb_attachments, minimum=table.minimum, livemode=livemode, product_id=product_id,
         items_meter_id=meters[METER_WORK_ITEMS], items_price_id=prices[METER_WORK_ITEMS],
         attachments_meter_id=meters.get(METER_ATTACHMENT_MB, ""), attachments_price_id=prices.get(METER_ATTACHMENT_MB, ""))
 
@@ -495,6 +495,45 @@ def billing_usage_send_pending(*, older_than_seconds: int = 0) -> int:
     for report_id in ids:
         _send_on_commit(report_id)
     return len(ids)
+
+
+def billing_minimum_top_up(*, run_id: int) -> str:
+    """When a live run has finished and what it billed is below the pricing table's minimum charge (as the
+    quote showed), add the difference to the next invoice as one invoice item. Only for a run that billed
+    something (a re-run that migrated nothing new is not charged), once (stored id, idempotency key)."""
+    usage = RunUsage.unscoped.filter(run_id=run_id).select_related("run").first()
+    if usage is None or usage.run is None or usage.run.state != "finished" or usage.minimum_invoice_item_id:
+        return "not_due"
+    if usage.items_billed == 0 and usage.attachment_mb_billed == 0:
+        return "nothing_billed"
+    checkout = (Checkout.unscoped.filter(organisation_id=usage.organisation_id, status=Checkout.Status.PAID)
+                .select_related("price_set").order_by("-confirmed_at").first())
+    account = BillingAccount.unscoped.filter(organisation_id=usage.organisation_id).first()
+    price_set = checkout.price_set if checkout else None
+    if price_set is None or account is None or not account.stripe_customer_id or price_set.minimum <= 0:
+        return "no_minimum"
+    billed = (usage.items_billed * price_set.per_work_item
+              + usage.attachment_mb_billed * price_set.per_gb_attachments / 1000).quantize(Decimal("0.01"))
+    gap = (price_set.minimum - billed).quantize(Decimal("0.01"))
+    if gap <= 0:
+        RunUsage.unscoped.filter(pk=usage.pk).update(minimum_top_up=Decimal("0"))
+        return "above_minimum"
+    try:
+        item = stripe_client().v1.invoice_items.create(
+            params={"customer": account.stripe_customer_id, "currency": price_set.currency.lower(),
+                    "amount": int(gap * 100), "description": f"Minimum charge for migration run {usage.run_uid}",
+                    **({"subscription": account.stripe_subscription_id} if account.stripe_subscription_id else {}),
+                    "metadata": {"migrayt_run": str(usage.run_uid), "migrayt_billed": str(billed)}},
+            options={"idempotency_key": f"migrayt-minimum-{usage.run_uid}"})
+    except stripe.StripeError as exc:
+        raise _stripe_failure(exc, "add the minimum charge") from exc
+    with transaction.atomic():
+        RunUsage.unscoped.filter(pk=usage.pk).update(minimum_top_up=gap, minimum_invoice_item_id=item.id,
+                                                     updated_at=timezone.now())
+        audit_record(organisation=usage.organisation, actor_kind="system", action="billing.minimum_charged",
+                     target=usage, data={"run_uid": str(usage.run_uid), "billed": str(billed), "top_up": str(gap),
+                                         "stripe_invoice_item": item.id})
+    return "charged"
 
 
 def billing_usage_resend(*, reports) -> int:

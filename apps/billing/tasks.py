@@ -30,6 +30,17 @@ def billing_meter_event_send(self, *, report_id: int, **kwargs):
     return outcome
 
 
+@shared_task(name="billing.minimum_top_up", bind=True, acks_late=True, soft_time_limit=60, time_limit=90,
+             max_retries=8)
+def billing_minimum_top_up(self, *, run_id: int, **kwargs):
+    try:
+        return services.billing_minimum_top_up(run_id=run_id)
+    except services.ApplicationError as exc:
+        if self.request.is_eager or exc.status_code != 503:
+            raise
+        raise self.retry(exc=exc, countdown=min(900, 30 * 2 ** self.request.retries)) from exc
+
+
 @shared_task(name="billing.usage_send_pending", acks_late=True, soft_time_limit=60, time_limit=90)
 def billing_usage_send_pending(**kwargs):
     return services.billing_usage_send_pending()

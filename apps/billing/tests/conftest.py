@@ -80,7 +80,7 @@ def tasks_now(monkeypatch):
     sends them; other apps' tasks are left alone."""
     from apps.billing import tasks
 
-    for task in (tasks.billing_webhook_process, tasks.billing_meter_event_send):
+    for task in (tasks.billing_webhook_process, tasks.billing_meter_event_send, tasks.billing_minimum_top_up):
         monkeypatch.setattr(task, "delay", lambda _task=task, **kwargs: _task.apply(kwargs=kwargs))
 
 

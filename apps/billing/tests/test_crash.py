@@ -42,7 +42,9 @@ class MeterEventStandIn(LocalServer):
                 with stand_in.lock:
                     stand_in.posts += 1
                     duplicate = sent.get("identifier") in stand_in.kept
-                    if self.path != "/v1/billing/meter_events" or sent.get("payload[stripe_customer_id]") != CUSTOMER:
+                    if self.path == "/v1/invoiceitems" and sent.get("customer") == CUSTOMER:  # the minimum charge
+                        status, body = 200, recording("invoice_item_minimum")
+                    elif self.path != "/v1/billing/meter_events" or sent.get("payload[stripe_customer_id]") != CUSTOMER:
                         status, body = 400, {"error": {"type": "invalid_request_error", "message": "Unexpected."}}
                     elif duplicate:
                         status, body = 400, {"error": {"type": "invalid_request_error", "code": "duplicate_meter_event",

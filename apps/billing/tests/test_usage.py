@@ -226,7 +226,8 @@ def test_usage_api_and_page_show_only_this_organisations_usage(client, organisat
 def test_meter_events_of_a_live_run_add_up_to_exactly_the_items_its_verification_counts(
         live_server, organisation, member, stripe_api, tasks_now):
     """A live run through the engine (ADO sandbox -> Jira sandbox), step after step in this process: the
-    billing hooks run at each of its checkpoints; then a second live run of the same project."""
+    billing hooks run at each of its checkpoints. (Re-runs are in the test above: the engine itself refuses a
+    second live run of a project into the same destination.)"""
     from apps.runs import services as runs
     from apps.runs.testing import TYPE_LEVELS, drive, sandbox_pair
 
@@ -249,13 +250,50 @@ def test_meter_events_of_a_live_run_add_up_to_exactly_the_items_its_verification
     usage = RunUsage.unscoped.get(run=run)
     assert usage.items_billed == verified and usage.checkpoints >= len(meter.kept)
 
-    again = runs.run_create(organisation=organisation, actor=member, kind="live", plan=pair.plan,
-                            source_connection=pair.source, destination_connection=pair.destination,
-                            type_levels=TYPE_LEVELS, start=False)
-    drive(again)
-    assert meter.total() == verified  # the re-run billed nothing new
-    assert not UsageReport.unscoped.filter(usage__run=again).exists()
-
 
 def test_identifiers_fit_stripes_limit():
     assert len(services._identifier(uuid.uuid4(), "attachment_megabytes", 10**12)) <= 100
+
+
+@pytest.mark.django_db
+def test_a_finished_run_billed_below_the_minimum_gets_the_difference_once_as_an_invoice_item(
+        organisation, pricing_table, meter, stripe_api, tasks_now, django_capture_on_commit_callbacks):
+    from decimal import Decimal
+    from urllib.parse import parse_qs
+
+    from apps.billing.models import Checkout, StripePriceSet
+    from apps.billing.tests.conftest import stripe_calls
+
+    stripe_api.add(responses.POST, f"{API}/v1/invoiceitems", json=recording("invoice_item_minimum"))
+    paid_account(organisation)
+    price_set = StripePriceSet.objects.create(
+        pricing_table=pricing_table, currency="EUR", per_work_item=Decimal("0.05"), per_gb_attachments=Decimal("2"),
+        minimum=Decimal("49.00"), product_id="prod_TQmGuH3vXo0a1N", items_meter_id="mtr_test_61TQmGvAbcdWorkItems01",
+        items_price_id="price_1SQmGwMigraytWorkItems")
+    Checkout.unscoped.create(organisation=organisation, price_set=price_set, status="paid",
+                             stripe_session_id="cs_test_b1QmGxMigraytCheckout0001", confirmed_at=timezone_now())
+    run, rerun, big = bare_run(organisation), bare_run(organisation), bare_run(organisation, project="Big")
+    write_items(run, range(1, 11))
+    write_items(rerun, range(1, 11))
+    write_items(big, range(1, 1001))
+    with django_capture_on_commit_callbacks(execute=True):
+        for each in (run, rerun, big):
+            each.state = Run.State.FINISHED
+            each.save()  # the run's end: usage caught up, then the minimum checked
+            each.save()  # saved again: nothing more
+    [call] = stripe_calls(stripe_api, "POST", "/v1/invoiceitems")
+    sent = parse_qs(call.request.body)
+    assert sent["amount"] == ["4850"] and sent["currency"] == ["eur"]  # 49.00 - 10 x 0.05
+    assert sent["subscription"] == ["sub_1SQmHaMigraytSubscr01"]
+    assert call.request.headers["Idempotency-Key"] == f"migrayt-minimum-{run.uid}"
+    usage = RunUsage.unscoped.get(run=run)
+    assert (usage.minimum_top_up, usage.minimum_invoice_item_id) == (Decimal("48.50"), "ii_1SQnB7MigraytMinimum01")
+    assert services.billing_minimum_top_up(run_id=rerun.pk) == "nothing_billed"  # the re-run billed nothing new
+    assert services.billing_minimum_top_up(run_id=big.pk) == "above_minimum"  # 1000 x 0.05 = 50.00
+    assert meter.total() == 1010
+
+
+def timezone_now():
+    from django.utils import timezone
+
+    return timezone.now()
