@@ -64,7 +64,8 @@ def run(args, port: int) -> int:
                                   source_connection=pair.source, destination_connection=pair.destination,
                                   type_levels=TYPE_LEVELS)
         worker = KillableWorker(log_path=Path(settings.VAR_DIR) / "log" / "crash-worker.log",
-                                extra_env={"MIGRAYT_RUNS_SLICE_SECONDS": "5", "MIGRAYT_LOG_LEVEL": "WARNING"})
+                                extra_env={"MIGRAYT_RUNS_SLICE_SECONDS": "5", "MIGRAYT_LOG_LEVEL": "WARNING",
+                                           "MIGRAYT_RUNS_RECONCILE_AFTER_SECONDS": "35"})
         outcome = crash_drill(run=run, worker=worker, kills=args.kills, rng=random.Random(args.seed),
                               timeout=args.timeout, min_gap=args.min_gap, max_gap=args.max_gap)
     finally:

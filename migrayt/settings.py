@@ -356,6 +356,8 @@ RUNS_SLICE_SECONDS = env_int("MIGRAYT_RUNS_SLICE_SECONDS", 20, minimum=1)
 RUNS_LEASE_SECONDS = env_int("MIGRAYT_RUNS_LEASE_SECONDS", 90, minimum=5)
 RUNS_PARALLEL_REQUESTS = env_int("MIGRAYT_RUNS_PARALLEL_REQUESTS", 4, minimum=1)
 RUNS_PREVIEW_TTL_HOURS = env_int("MIGRAYT_RUNS_PREVIEW_TTL_HOURS", 24, minimum=1)
+# A create whose answer never came is looked for this long after it was sent, not sooner: it may still be running.
+RUNS_RECONCILE_AFTER_SECONDS = env_int("MIGRAYT_RUNS_RECONCILE_AFTER_SECONDS", 60, minimum=1)
 if RUNS_SLICE_SECONDS * 2 >= RUNS_LEASE_SECONDS:
     raise ConfigurationError("MIGRAYT_RUNS_LEASE_SECONDS must be more than twice MIGRAYT_RUNS_SLICE_SECONDS.")
 

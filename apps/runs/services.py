@@ -189,6 +189,7 @@ def _engine_for(run: Run, store) -> tuple[Engine, list]:
     engine = Engine(plan=plan, source=AdoSource(source_connector, project=run.source_project, condition=condition),
                     destination=None if run.is_preview else destination, store=store,
                     budget_seconds=getattr(settings, "RUNS_SLICE_SECONDS", 20),
+                    reconcile_after=getattr(settings, "RUNS_RECONCILE_AFTER_SECONDS", 60),
                     type_levels=run.plan.get("destination_type_levels") or {})
     if run.is_preview and destination is not None:
         engine.attachment_limit = destination.attachment_limit_bytes
@@ -227,6 +228,7 @@ def run_step_execute(*, run_id: int, step: int) -> str:
         engine, closers = _engine_for(run, store)
         phase_before = run.phase
         result = engine.step()
+        countdown = result.wait_seconds
         if result.phase_done:
             _audit(store.run, "run.phase_finished", actor_kind="system", finished_phase=phase_before,
                    progress=store.run.progress.get(phase_before, {}))

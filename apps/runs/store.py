@@ -139,6 +139,11 @@ class RunStore:
             return None
         return first.sending_since - timedelta(minutes=2)
 
+    def sending_age_seconds(self, *, youngest: bool = True) -> float | None:
+        qs = self._items().filter(state=RunItem.State.SENDING).exclude(sending_since=None)
+        first = qs.order_by("-sending_since" if youngest else "sending_since").first()
+        return None if first is None else (timezone.now() - first.sending_since).total_seconds()
+
     def items_next(self, *, limit: int) -> list[ItemRef]:
         return [self._ref(i) for i in self._items().filter(state=RunItem.State.PENDING).order_by("ordinal")[:limit]]
 

@@ -249,17 +249,21 @@ def crash_drill(*, run, worker: KillableWorker, kills: int, rng, timeout: float 
 
 def drive(run, *, limit: int = 500) -> list[str]:
     """Run every step in this process, one after another, without a worker (and without enqueueing)."""
+    import time
     from unittest import mock
 
     from apps.runs import services
 
     outcomes = []
-    with mock.patch.object(services, "run_enqueue", lambda **kwargs: None):
+    waits = []
+    with mock.patch.object(services, "run_enqueue", lambda run, countdown=0: waits.append(countdown)):
         for _ in range(limit):
             run.refresh_from_db()
             if not run.is_active:
                 return outcomes
             outcomes.append(services.run_step_execute(run_id=run.pk, step=run.step))
+            if waits and waits[-1]:
+                time.sleep(min(float(waits[-1]), 60.0))  # what the broker's countdown would do
     raise AssertionError(f"the run did not finish in {limit} steps: {outcomes[-5:]}")
 
 

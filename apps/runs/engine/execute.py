@@ -46,6 +46,7 @@ class StepResult:
     units: int = 0
     phase_done: bool = False
     finished: bool = False
+    wait_seconds: float = 0.0  # come back after this long (a create may still be in flight)
 
 
 def canonical_link(link: records.Link) -> PlanLink | None:
@@ -77,6 +78,7 @@ def add_warning(bucket: dict, warning: Warning, source_id: str) -> None:
 class Engine:
     def __init__(self, *, plan: MappingPlan, source: SourcePort, destination: DestinationPort | None,
                  store: StorePort, budget_seconds: float = 20.0, type_levels: dict[str, int] | None = None,
+                 reconcile_after: float = 60.0,
                  clock: Callable[[], float] = time.monotonic):
         self.plan = plan
         self.source = source
@@ -96,6 +98,7 @@ class Engine:
                                sprints=store.mapped("sprints"))
         self._requests_seen = destination.request_count() if destination else 0
         self.attachment_limit: int | None = None  # a preview is told the destination's limit
+        self.reconcile_after = reconcile_after
 
     # -- the loop -----------------------------------------------------------------------------------------
     def time_left(self) -> float:
@@ -212,11 +215,17 @@ class Engine:
         return StepResult("structure", units=len(written), phase_done=self.preview or not more)
 
     # -- items --------------------------------------------------------------------------------------------
-    def reconcile(self) -> int:
-        """Items a crashed slice may have created: adopt what the destination holds, retry the rest."""
+    def reconcile(self) -> tuple[int, float]:
+        """Items a crashed or timed-out slice may have created: adopt what the destination holds, send the
+        rest again. Only once the request can no longer be running at the destination (`reconcile_after`
+        seconds after it was sent): searching earlier could miss an issue that is still being created and
+        write it twice. Returns (items adopted, seconds to wait before reconciling the younger ones)."""
         sending = self.store.items_sending()
         if not sending:
-            return 0
+            return 0, 0.0
+        youngest = self.store.sending_age_seconds(youngest=True)
+        if youngest is not None and youngest < self.reconcile_after:
+            return 0, max(1.0, self.reconcile_after - youngest)
         since = self.store.sending_since() or self.store.started_at
         found = self.destination.find_created(since=since, source_ids=[i.source_id for i in sending],
                                               run_uid=self.store.run_uid)
@@ -225,12 +234,16 @@ class Engine:
         logger.info("run reconciled %d item(s): %d adopted, %d to send again", len(sending), len(written), len(retry))
         self.store.record(phase="items", written=written, failed=[], retry=retry, cursor={},
                           progress={"done": len(written)}, requests=self.requests_since())
-        return len(written)
+        return len(written), 0.0
 
     def phase_items(self) -> StepResult:
         units = 0
         if not self.preview:
-            units += self.reconcile()
+            adopted, wait = self.reconcile()
+            units += adopted
+            if wait:
+                # Parents must exist before their children: nothing more is sent until these are settled.
+                return StepResult("items", units=units, wait_seconds=wait)
         while self.time_left() > 0:
             self.store.keep_alive()
             batch = self.store.items_next(limit=self.bulk * self.parallel * (4 if self.preview else 1))

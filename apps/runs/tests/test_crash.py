@@ -33,7 +33,8 @@ def test_sigkilled_worker_leaves_every_item_once_with_parents_and_links(live_ser
     site_controls_update(site=pair.jira_site, controls={"latency_ms": 40})
     run = _live_run(pair, organisation, member)
     worker = KillableWorker(log_path=Path(settings.VAR_DIR) / "log" / "runs-crash-worker.log",
-                            extra_env={"MIGRAYT_RUNS_SLICE_SECONDS": "3"})
+                            extra_env={"MIGRAYT_RUNS_SLICE_SECONDS": "3",
+                                       "MIGRAYT_RUNS_RECONCILE_AFTER_SECONDS": "35"})
     outcome = crash_drill(run=run, worker=worker, kills=5, rng=random.Random(7), timeout=420, min_gap=0.3,
                           max_gap=2.5)
     assert outcome["kills"] == 5, outcome
@@ -43,7 +44,8 @@ def test_sigkilled_worker_leaves_every_item_once_with_parents_and_links(live_ser
     assert (verdict["duplicates"], verdict["missing"], verdict["wrong_parent"], verdict["wrong_links"]) == (0, 0, 0, 0), verdict
 
 
-def test_ten_percent_faults_lose_nothing(live_server, organisation, member):
+def test_ten_percent_faults_lose_nothing(live_server, organisation, member, settings):
+    settings.RUNS_RECONCILE_AFTER_SECONDS = 35  # past the client's 30 s read timeout
     pair = sandbox_pair(organisation=organisation, actor=member, base_url=live_server.url, items=80, seed=13,
                         slug="faults")
     from apps.sandbox.services import site_controls_update
