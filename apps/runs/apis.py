@@ -50,7 +50,7 @@ class RunOutputSerializer(serializers.Serializer):
     def get_phases(self, run) -> list[dict]:
         return selectors.run_phases(run)
 
-    def get_estimated_finish(self, run):
+    def get_estimated_finish(self, run) -> str | None:
         finish = selectors.run_estimated_finish(run=run)
         return finish.isoformat() if finish else None
 
