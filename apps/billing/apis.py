@@ -3,6 +3,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsOrganisationAdmin, request_organisation
@@ -42,8 +43,16 @@ class BillingStatusApi(APIView):
         return Response(self.OutputSerializer(data).data)
 
 
+class CheckoutThrottle(UserRateThrottle):
+    """Each checkout makes several Stripe requests: keep it to a human pace."""
+
+    scope = "billing_checkout"
+    rate = "20/min"
+
+
 class CheckoutCreateApi(APIView):
     permission_classes = [IsOrganisationAdmin]
+    throttle_classes = [CheckoutThrottle]
 
     class InputSerializer(serializers.Serializer):
         quote_id = serializers.IntegerField(min_value=1, help_text="A quote of this organisation (Catalog).")

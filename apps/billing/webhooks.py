@@ -19,6 +19,8 @@ from djstripe.models.webhooks import get_remote_ip
 from apps.billing import services
 
 logger = logging.getLogger(__name__)
+# Never stored with a delivery: dj-stripe's debug secret override, and credentials a caller may have sent.
+DROPPED_HEADERS = {"x-djstripe-webhook-secret", "authorization", "cookie", "proxy-authorization"}
 
 
 class StripeWebhookView(View):
@@ -43,7 +45,7 @@ class StripeWebhookView(View):
             return HttpResponseBadRequest("Billing is not configured on this server.")
         trigger = services.billing_webhook_accept(
             endpoint=endpoint, body=request.body.decode("utf-8", errors="replace"), remote_ip=get_remote_ip(request),
-            headers={k: v for k, v in request.headers.items() if k.lower() != "x-djstripe-webhook-secret"})
+            headers={k: v for k, v in request.headers.items() if k.lower() not in DROPPED_HEADERS})
         if not trigger.valid:
             return HttpResponseBadRequest("The signature does not match this endpoint's secret.")
         return HttpResponse(str(trigger.pk))

@@ -322,3 +322,31 @@ def test_another_organisation_cannot_see_or_poll_a_checkout(stripe_api, client, 
     assert client.get(reverse("billing:checkout_return", args=[checkout.uid])).status_code == 404
     assert client.get(reverse("billing:checkout_status", args=[checkout.uid])).status_code == 404
     assert str(quote.total).encode() not in client.get(reverse("billing:checkout")).content
+
+
+def test_the_webhook_endpoint_command_prints_the_address_and_keeps_no_secret(stripe_on, capsys):
+    from django.core.management import call_command
+    from djstripe.models import WebhookEndpoint
+
+    from apps.billing.tests.conftest import WEBHOOK_SECRET
+
+    call_command("billing_webhook_endpoint")
+    call_command("billing_webhook_endpoint")  # run again: the same endpoint, the same address
+    endpoint = WebhookEndpoint.objects.get()
+    out = capsys.readouterr().out
+    assert out.count(f"http://testserver/stripe/webhook/{endpoint.djstripe_uuid}/") == 2
+    assert "checkout.session.completed" in out and "invoice.payment_failed" in out
+    assert WEBHOOK_SECRET not in endpoint.secret and WEBHOOK_SECRET not in out
+
+
+def test_a_delivery_is_stored_without_credentials_a_caller_sent(stripe_api, logged_in, quote, deliver, tasks_now,
+                                                                django_capture_on_commit_callbacks):
+    register_setup(stripe_api)
+    register_refetch(stripe_api)
+    checkout = start_checkout(logged_in, quote)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver(completed_event(checkout), HTTP_AUTHORIZATION="Bearer mgy_secret_token",
+                       HTTP_X_DJSTRIPE_WEBHOOK_SECRET="whsec_x").status_code == 200
+    stored = {k.lower() for k in WebhookEventTrigger.objects.get().headers}
+    assert "stripe-signature" in stored
+    assert not stored & {"authorization", "cookie", "x-djstripe-webhook-secret"}
