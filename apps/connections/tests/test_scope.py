@@ -121,11 +121,12 @@ def test_a_scoped_live_run_takes_exactly_the_items_in_scope(pair, organisation, 
     truth = destination_truth(pair.jira_site)
     assert len(truth["issues"]) == len(expected)
     assert set(truth["source_of"].values()) == expected  # the destination holds exactly the items in scope
+    # (A preview: the engine refuses a second live run of the same project, whatever its scope.)
     with pytest.raises(ApplicationError, match="No item of the source is in this scope"):
-        runs.run_create(organisation=organisation, actor=member, kind="live", plan=pair.plan,
+        runs.run_create(organisation=organisation, actor=member, kind="preview", plan=pair.plan,
                         source_connection=pair.source, destination_connection=pair.destination, start=False,
                         scope={"types": ["No Such Type"]})
     with pytest.raises(ApplicationError, match="Unknown option"):
-        runs.run_create(organisation=organisation, actor=member, kind="live", plan=pair.plan,
+        runs.run_create(organisation=organisation, actor=member, kind="preview", plan=pair.plan,
                         source_connection=pair.source, destination_connection=pair.destination, start=False,
                         options={"watchers": False})
