@@ -295,6 +295,8 @@ def approved_version(*, pair: SandboxPair, organisation, actor):
     admin = scans[1].schema["people"][0]["source_id"]
     mappings.mapping_set_update(mapping_set=mapping_set, actor=actor, default_person=admin, areas_as_labels=True)
     mappings.mapping_rows_accept_above(mapping_set=mapping_set, actor=actor, confidence=0.5)
+    for row in mapping_set.rows.filter(decision="pending"):  # what the bulk accept left: decided one by one
+        mappings.mapping_row_decide(row=row, actor=actor, decision="accept" if row.target else "reject")
     for issue in mapping_selectors.mapping_set_issues(mapping_set):
         if issue.level == "error" and issue.code == "cannot_convert":
             row = mapping_set.rows.get(kind=issue.kind, source=issue.source, scope=issue.scope or "")

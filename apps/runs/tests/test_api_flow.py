@@ -80,6 +80,13 @@ def test_the_whole_flow_through_the_api(live_server, organisation, member):
         assert response.status_code == 200, response.content
         api.post(f"/api/v1/mappings/{mapping['id']}/accept/", {"confidence": 0.5}, format="json")
         rows = api.get(f"/api/v1/mappings/{mapping['id']}/rows/").json()
+        for row in rows:  # what the bulk accept left: decided one by one
+            if row["decision"] == "pending":
+                decision = "accept" if row["target"] else "reject"
+                response = api.patch(f"/api/v1/mappings/{mapping['id']}/rows/{row['id']}/", {"decision": decision},
+                                     format="json")
+                assert response.status_code == 200, response.content
+        rows = api.get(f"/api/v1/mappings/{mapping['id']}/rows/").json()
         validation = api.get(f"/api/v1/mappings/{mapping['id']}/validation/").json()
         for error in validation["errors"]:
             if error["code"] == "cannot_convert":
