@@ -74,7 +74,7 @@ SECRETS_MANAGER_PREFIX = env_str("MIGRAYT_SECRETS_MANAGER_PREFIX", "migrayt/")
 SECRETS_MANAGER_KMS_KEY_ID = env_str("MIGRAYT_SECRETS_MANAGER_KMS_KEY_ID", "") or ""
 SECRETS_MANAGER_ENDPOINT_URL = env_url("MIGRAYT_SECRETS_MANAGER_ENDPOINT_URL", None,
                                        ("https",) if PRODUCTION else ("https", "http"))
-if SECRET_STORE == "aws_secrets_manager" and not SECRETS_MANAGER_REGION:
+if SECRET_STORE == "aws_secrets_manager" and not SECRETS_MANAGER_REGION:  # noqa: S105 - a store name, not a secret
     raise ConfigurationError("MIGRAYT_SECRETS_MANAGER_REGION (or AWS_REGION) is required when "
                              "MIGRAYT_SECRET_STORE=aws_secrets_manager.")
 
