@@ -118,3 +118,30 @@ class StripePriceSetAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["pricing_table", "currency", "per_work_item", "per_gb_attachments", "items_price_id",
                     "attachments_price_id", "livemode", "created_at"]
     readonly_fields = [f.name for f in StripePriceSet._meta.fields]
+
+
+
+# dj-stripe 2.11's admins search fields that moved into `stripe_data` (Account.settings, Customer.description ...):
+# any search on those lists answered 500. Keep each admin, searching only what exists.
+def _djstripe_search_fields_repair():
+    from django.core.exceptions import FieldDoesNotExist
+
+    for model, model_admin in list(admin.site._registry.items()):
+        if model._meta.app_label != "djstripe":
+            continue
+        kept = []
+        for lookup in model_admin.search_fields:
+            model_of, ok = model, True
+            for part in lookup.lstrip("^=@").split("__"):
+                try:
+                    field = model_of._meta.get_field(part)
+                except FieldDoesNotExist:
+                    ok = False
+                    break
+                model_of = field.related_model or model_of
+            if ok:
+                kept.append(lookup)
+        model_admin.search_fields = tuple(kept) or ("id",)
+
+
+_djstripe_search_fields_repair()
