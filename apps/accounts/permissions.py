@@ -33,3 +33,8 @@ class IsOrganisationAdmin(IsOrganisationMember):
             return False
         membership = request_membership(request)
         return membership is not None and membership.is_admin
+
+
+def request_actor_kind(request) -> str:
+    """How the audit names who acted through the API: a personal API token or a signed-in session."""
+    return "api_token" if isinstance(request.auth, ApiToken) else "user"

@@ -4,7 +4,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.models import ApiToken
+from apps.accounts.permissions import request_actor_kind as _actor_kind
 from apps.accounts.permissions import request_organisation
 from apps.catalog import presenters, selectors, services
 from apps.catalog.models import Scan
@@ -15,10 +15,6 @@ from apps.connections.crypto import SecretUnreadable
 from apps.connections.models import Connection
 from apps.connections.services import connection_connector
 from apps.core.exceptions import ApplicationError
-
-
-def _actor_kind(request) -> str:
-    return "api_token" if isinstance(request.auth, ApiToken) else "user"
 
 
 def _scan_or_404(request, scan_id: int) -> Scan:

@@ -5,14 +5,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
-from apps.accounts.models import ApiToken
+from apps.accounts.permissions import request_actor_kind as _actor_kind
 from apps.accounts.permissions import request_organisation
 from apps.connections import selectors, services
 from apps.connections.models import Connection
-
-
-def _actor_kind(request) -> str:
-    return "api_token" if isinstance(request.auth, ApiToken) else "user"
 
 
 def _connection_or_404(request, connection_id: int) -> Connection:

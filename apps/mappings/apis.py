@@ -5,7 +5,7 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.models import ApiToken
+from apps.accounts.permissions import request_actor_kind as _actor_kind
 from apps.accounts.permissions import request_organisation
 from apps.core.exceptions import ApplicationError
 from apps.mappings import selectors, services
@@ -13,10 +13,6 @@ from apps.mappings.document import DocumentInvalid, document_loads
 from apps.mappings.drafting.proposals import Kind
 from apps.mappings.models import MappingRow, MappingSet, MappingVersion
 from apps.mappings.sanitise import CONSENTABLE
-
-
-def _actor_kind(request) -> str:
-    return "api_token" if isinstance(request.auth, ApiToken) else "user"
 
 
 def _set_or_404(request, mapping_set_id: int) -> MappingSet:

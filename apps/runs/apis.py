@@ -5,14 +5,10 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.models import ApiToken
+from apps.accounts.permissions import request_actor_kind as _actor_kind
 from apps.accounts.permissions import request_organisation
 from apps.runs import selectors, services
 from apps.runs.models import IdMapEntry, Run
-
-
-def _actor_kind(request) -> str:
-    return "api_token" if isinstance(request.auth, ApiToken) else "user"
 
 
 def _run_or_404(request, run_id: int) -> Run:
