@@ -187,3 +187,30 @@ class RunError(OrganisationOwned):
 
     class Meta:
         ordering = ["-at", "-id"]
+
+
+class VerificationDifference(OrganisationOwned):
+    """One difference the verification found between what a run should have written and what the destination
+    holds when read back. Structure only: ids, the check's name, counts, lengths, hashes, status and type
+    names; never a summary, a description or a comment (Zero Data Retention)."""
+
+    class Kind(models.TextChoices):
+        MISSING = "missing", "Missing"
+        EXTRA = "extra", "Extra"
+        DIFFERS = "differs", "Differs"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="differences")
+    source_id = models.CharField(max_length=120)
+    destination_key = models.CharField(max_length=120, blank=True)
+    check_name = models.CharField(max_length=40)  # exists, type, status, parent, links, summary, comment_count ...
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # The preview said so (an unmapped value, cut text, an attachment over the limit): listed after the others.
+    announced = models.BooleanField(default=False)
+    explanation = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["announced", "source_id", "check_name", "id"]
+        constraints = [models.UniqueConstraint(fields=["run", "source_id", "check_name"],
+                                               name="verification_difference_unique")]
+        indexes = [models.Index(fields=["run", "announced", "check_name"])]
