@@ -52,7 +52,7 @@ def test_ten_percent_faults_lose_nothing(live_server, organisation, member, sett
 
     site_controls_update(site=pair.jira_site, controls={
         "fault_rate": 0.1, "fault_kinds": ["http_500", "http_503", "drop"], "seed": 3,
-        "rate_limit_site": 40, "rate_window_seconds": 2})
+        "rate_limit_site": 10, "rate_window_seconds": 2})
     site_controls_update(site=pair.ado_site, controls={"fault_rate": 0.1, "fault_kinds": ["http_500", "http_503", "drop"],
                                                        "seed": 4})
     run = services.run_create(organisation=organisation, actor=member, kind="live", plan=pair.plan,
