@@ -36,16 +36,13 @@ from apps.connections.crypto import SecretUnreadable
 from apps.connections.models import Connection
 from apps.connections.services import connection_connector
 from apps.core.exceptions import ApplicationError
+from apps.core.services import actor_kind_of as _actor_kind
 from apps.core.services import audit_record
 
 logger = logging.getLogger(__name__)
 
 ACTIVE = (Scan.Status.QUEUED, Scan.Status.RUNNING)
 MAX_TRANSIENT_FAILURES = 8
-
-
-def _actor_kind(actor, actor_kind: str | None) -> str:
-    return actor_kind or ("user" if getattr(actor, "is_authenticated", False) else "system")
 
 
 # --- starting, cancelling, resuming -------------------------------------------------------------------

@@ -27,6 +27,7 @@ from apps.connections.secret_store import (
     secret_save,
 )
 from apps.core.exceptions import ApplicationError
+from apps.core.services import actor_kind_of as _actor_kind
 from apps.core.services import audit_record
 
 logger = logging.getLogger(__name__)
@@ -107,10 +108,6 @@ def _save(connection: Connection, **kwargs) -> None:
     except IntegrityError:
         raise ApplicationError("There is already a connection with this name. Choose another name.",
                                extra={"field": "name"}) from None
-
-
-def _actor_kind(actor, actor_kind: str | None) -> str:
-    return actor_kind or ("user" if getattr(actor, "is_authenticated", False) else "system")
 
 
 @transaction.atomic

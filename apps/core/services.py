@@ -14,6 +14,11 @@ def worker_probe_answer(*, probe_id: int, hostname: str) -> None:
     )
 
 
+def actor_kind_of(actor, actor_kind: str | None = None) -> str:
+    """Who acted, for the audit trail: the kind given, else a signed-in user, else the system."""
+    return actor_kind or ("user" if getattr(actor, "is_authenticated", False) else "system")
+
+
 def audit_record(
     *,
     organisation,

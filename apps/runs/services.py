@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from apps.connections.connectors.errors import ConnectorError
 from apps.core.exceptions import ApplicationError
+from apps.core.services import actor_kind_of as _actor_kind
 from apps.core.services import audit_record
 from apps.mappings.plan import MappingPlan
 from apps.runs import store as run_store
@@ -28,10 +29,6 @@ from apps.runs.planjson import plan_from_dict, plan_to_dict
 logger = logging.getLogger(__name__)
 
 ROLLBACK_CONFIRMATION = "ROLL BACK {run_id}"
-
-
-def _actor_kind(actor, actor_kind: str | None) -> str:
-    return actor_kind or ("user" if getattr(actor, "is_authenticated", False) else "system")
 
 
 def _audit(run: Run, action: str, *, actor=None, actor_kind: str | None = None, **data) -> None:
