@@ -107,6 +107,10 @@ def run(args, port: int) -> int:
         by_endpoint[key] = by_endpoint.get(key, 0) + 1
     print(f"jira requests {jira_requests} ({throttled} answered 429), ado requests {ado_requests}; by endpoint: "
           f"{dict(sorted(by_endpoint.items(), key=lambda kv: -kv[1])[:12])}", flush=True)
+    served = sorted(jira.filter(method="POST", path__endswith="/issue/bulk", status=201)
+                    .values_list("duration_ms", flat=True))
+    if served:
+        print(f"bulk creates served in {served[len(served) // 2]} ms (median), {served[-1]} ms at most", flush=True)
     print(f"seconds per phase (first to last checkpoint): {bench.phase_seconds(run)}", flush=True)
     print(f"wall {wall:.1f} s, floor {floor:.1f} s at {args.rate:g} requests/s", flush=True)
     bench.last_line({"items": args.items, "wall_s": round(wall, 1),

@@ -550,15 +550,13 @@ def issue_bulk_create(request, ctx, api):
     renderer = Renderer(request, ctx.site)
     who = actor(ctx)
     created, failed = [], []
-    for number, update in enumerate(updates):
-        try:
-            issue = services.issue_create(site=ctx.site, actor=who, payload=update)
-        except VendorError as error:
-            failed.append({"status": error.status, "elementErrors": {
-                "errorMessages": [error.message] if error.message else [], "errors": error.extra},
+    for number, outcome in enumerate(services.issue_bulk_create(site=ctx.site, actor=who, updates=updates)):
+        if isinstance(outcome, VendorError):
+            failed.append({"status": outcome.status, "elementErrors": {
+                "errorMessages": [outcome.message] if outcome.message else [], "errors": outcome.extra},
                 "failedElementNumber": number})
             continue
-        created.append({"id": str(issue.pk), "key": issue.key, "self": f"{renderer.rest}/issue/{issue.pk}"})
+        created.append({"id": str(outcome.pk), "key": outcome.key, "self": f"{renderer.rest}/issue/{outcome.pk}"})
     return respond(request, {"issues": created, "errors": failed}, status=201 if created else 400)
 
 

@@ -33,6 +33,7 @@ from apps.sandbox.jira.models import (
     JiraSprint,
     JiraUser,
 )
+from apps.sandbox.machinery import VendorError
 from apps.sandbox.models import SandboxSite
 
 CANNOT_SET = "Field '{}' cannot be set. It is not on the appropriate screen, or unknown."
@@ -208,6 +209,60 @@ def _project(site, value) -> JiraProject | None:
     return projects.filter(pk=int(ref)).first() if ref.isdigit() else projects.filter(key=ref.upper()).first()
 
 
+class Lookups:
+    """What one request reads again and again (projects, issue types, custom fields, components, parents),
+    read once: a bulk create of 50 issues names the same project, types and parents in every element."""
+
+    def __init__(self, site: SandboxSite):
+        self.site = site
+        self._projects: dict[str, JiraProject | None] = {}
+        self._types: dict[int, list[JiraIssueType]] = {}
+        self._fields: dict[str, JiraField] | None = None
+        self._components: dict[int, list[JiraComponent]] = {}
+        self._issues: dict[str, JiraIssue | None] = {}
+
+    def project(self, value) -> JiraProject | None:
+        ref = _ref(value, "id", "key")
+        if ref is None:
+            return None
+        ref = ref.upper()
+        if ref not in self._projects:
+            self._projects[ref] = _project(self.site, ref)
+        return self._projects[ref]
+
+    def issue_types(self, project: JiraProject) -> list[JiraIssueType]:
+        if project.pk not in self._types:
+            self._types[project.pk] = project_issue_types(project)
+        return self._types[project.pk]
+
+    def custom_fields(self) -> dict[str, JiraField]:
+        if self._fields is None:
+            self._fields = {f.field_id: f for f in JiraField.objects.filter(site=self.site)}
+        return self._fields
+
+    def component(self, project: JiraProject, ref: str | None) -> JiraComponent | None:
+        if project.pk not in self._components:
+            self._components[project.pk] = list(project.components.all())
+        if not ref:
+            return None
+        if ref.isdigit():
+            return next((c for c in self._components[project.pk] if c.pk == int(ref)), None)
+        return next((c for c in self._components[project.pk] if c.name == ref), None)
+
+    def prefetch_issues(self, refs) -> None:
+        """Issues named by any element, in two queries (ids, keys)."""
+        wanted = {str(r).strip().upper() for r in refs if r not in (None, "")} - set(self._issues)
+        if wanted:
+            found = issues_by_refs(self.site, wanted)
+            self._issues.update({ref: found.get(ref) for ref in wanted})
+
+    def issue(self, ref) -> JiraIssue | None:
+        key = str(ref or "").strip().upper()
+        if key not in self._issues:
+            self._issues[key] = issue_get(self.site, key)
+        return self._issues[key]
+
+
 # --- fields ---------------------------------------------------------------------------------------
 class FieldErrors(dict):
     def raise_if_any(self):
@@ -302,9 +357,10 @@ def _check_parent(site, project, issue_type, parent, errors):
 
 
 def _parse_fields(site, fields: dict, *, issue: JiraIssue | None, project: JiraProject, issue_type: JiraIssueType,
-                  errors: FieldErrors) -> dict:
+                  errors: FieldErrors, lookups: Lookups | None = None) -> dict:
     """Checked values of the settable fields named in `fields` -> {attribute or custom field id: value}."""
-    custom_fields = {f.field_id: f for f in JiraField.objects.filter(site=site)}
+    lookups = lookups or Lookups(site)
+    custom_fields = lookups.custom_fields()
     out = {}
     for name, value in fields.items():
         if name in ("project", "issuetype"):
@@ -326,7 +382,7 @@ def _parse_fields(site, fields: dict, *, issue: JiraIssue | None, project: JiraP
                 if site.kind == "jira_cloud":
                     errors[name] = CANNOT_SET.format(name)
                     continue
-                epic = issue_get(site, value) if value else None
+                epic = lookups.issue(value) if value else None
                 if value and (epic is None or epic.issue_type.hierarchy_level != 1):
                     errors[name] = f"The issue '{value}' is not an epic."
                 else:
@@ -380,8 +436,7 @@ def _parse_fields(site, fields: dict, *, issue: JiraIssue | None, project: JiraP
             ids = []
             for item in value:
                 ref = _ref(item, "id", "name")
-                comp = project.components.filter(pk=int(ref)).first() if ref and ref.isdigit() else \
-                    project.components.filter(name=ref).first()
+                comp = lookups.component(project, ref)
                 if comp is None:
                     errors["components"] = f"Component name '{ref}' is not valid"
                     break
@@ -414,7 +469,7 @@ def _parse_fields(site, fields: dict, *, issue: JiraIssue | None, project: JiraP
                 out["parent"] = None
                 continue
             ref = _ref(value, "key", "id")
-            parent = issue_get(site, ref) if ref else None
+            parent = lookups.issue(ref) if ref else None
             if parent is None:
                 errors["parent"] = "Could not find issue by id or key."
             elif issue is not None and parent.pk == issue.pk:
@@ -437,9 +492,18 @@ def _display(value):
     return str(value)
 
 
-def issue_create(*, site: SandboxSite, actor: JiraUser, payload, now: datetime | None = None) -> JiraIssue:
-    """POST /issue: one issue from an IssueUpdateDetails body. Raises VendorError 400 with Jira's
-    field errors."""
+class _Prepared:
+    """One checked create: the issue to insert (no number yet) and what goes with it."""
+
+    def __init__(self, issue: JiraIssue, sprint, properties: list, transition):
+        self.issue = issue
+        self.sprint = sprint
+        self.properties = properties
+        self.transition = transition
+
+
+def _issue_prepare(*, site: SandboxSite, actor: JiraUser, payload, now: datetime, lookups: Lookups) -> _Prepared:
+    """Check an IssueUpdateDetails body as Jira does; raises VendorError 400 with Jira's field errors."""
     if not isinstance(payload, dict):
         raise jira_error(400, "Can not deserialize the request body: expected an object.")
     fields = payload.get("fields") or {}
@@ -450,11 +514,11 @@ def issue_create(*, site: SandboxSite, actor: JiraUser, payload, now: datetime |
     for name in ("status", "created", "creator", "updated", "resolutiondate"):
         if name in fields:
             errors[name] = CANNOT_SET.format(name)
-    project = _project(site, fields.get("project"))
+    project = lookups.project(fields.get("project"))
     if project is None:
         errors["project"] = "Specify a valid project ID or key"
         errors.raise_if_any()
-    types = project_issue_types(project)
+    types = lookups.issue_types(project)
     type_ref = _ref(fields.get("issuetype"), "id", "name")
     issue_type = next((t for t in types if type_ref in (str(t.pk), t.name)), None)
     if type_ref is None:
@@ -466,7 +530,8 @@ def issue_create(*, site: SandboxSite, actor: JiraUser, payload, now: datetime |
     if issue_type is None:
         errors.raise_if_any()
     settable = {k: v for k, v in fields.items() if k not in ("status", "created", "creator", "updated", "resolutiondate")}
-    values = _parse_fields(site, settable, issue=None, project=project, issue_type=issue_type, errors=errors)
+    values = _parse_fields(site, settable, issue=None, project=project, issue_type=issue_type, errors=errors,
+                           lookups=lookups)
     _apply_update_ops(update, values, errors, current_labels=values.get("labels", []))
     if issue_type.subtask or "parent" in values:
         _check_parent(site, project, issue_type, values.get("parent"), errors)
@@ -476,33 +541,78 @@ def issue_create(*, site: SandboxSite, actor: JiraUser, payload, now: datetime |
     properties = payload.get("properties") or []
     _check_properties(properties, errors)
     errors.raise_if_any()
+    issue = JiraIssue(
+        site=site, project=project, issue_type=issue_type,
+        summary=values["summary"], description=values.get("description"), environment=values.get("environment"),
+        status_id=catalog.INITIAL_STATUS, priority_id=values.get("priority_id", catalog.DEFAULT_PRIORITY),
+        resolution_id=values.get("resolution_id", ""), parent=values.get("parent"),
+        reporter=values.get("reporter", actor), creator=actor, assignee=values.get("assignee"),
+        labels=values.get("labels", []), labels_index=_label_index(values.get("labels", [])),
+        component_ids=values.get("component_ids", []), custom={k: v for k, v in values.get("custom", {}).items() if v is not None},
+        duedate=values.get("duedate"), created=now, updated=now,
+    )
+    return _Prepared(issue, values.get("sprint"), properties, transition)
 
-    now = now or timezone.now()
+
+def _issues_insert(prepared: list[_Prepared], *, actor: JiraUser, now: datetime) -> list[JiraIssue]:
+    """Number and insert checked creates, in order, in one transaction: one counter update per project,
+    one insert of the issues, one of their properties and one of their sprint rows."""
+    if not prepared:
+        return []
     with transaction.atomic():
-        number = _next_number(project)
-        issue = JiraIssue(
-            site=site, project=project, issue_type=issue_type, number=number, key=f"{project.key}-{number}",
-            summary=values["summary"], description=values.get("description"), environment=values.get("environment"),
-            status_id=catalog.INITIAL_STATUS, priority_id=values.get("priority_id", catalog.DEFAULT_PRIORITY),
-            resolution_id=values.get("resolution_id", ""), parent=values.get("parent"),
-            reporter=values.get("reporter", actor), creator=actor, assignee=values.get("assignee"),
-            labels=values.get("labels", []), labels_index=_label_index(values.get("labels", [])),
-            component_ids=values.get("component_ids", []), custom={k: v for k, v in values.get("custom", {}).items() if v is not None},
-            duedate=values.get("duedate"), created=now, updated=now, rank=number,
-        )
-        issue.save()
-        if values.get("sprint"):
-            issue.sprints.add(values["sprint"])
-        for prop in properties:
-            JiraEntityProperty.objects.create(issue=issue, key=prop["key"], value=prop.get("value"))
-        if transition is not None:
-            _do_transition(issue, transition, actor, now)
-    return issue
+        wanted: dict[int, int] = {}
+        for one in prepared:
+            wanted[one.issue.project_id] = wanted.get(one.issue.project_id, 0) + 1
+        next_of = {project_id: _next_numbers(project_id, count) for project_id, count in wanted.items()}
+        for one in prepared:
+            issue = one.issue
+            issue.number = next_of[issue.project_id]
+            next_of[issue.project_id] += 1
+            issue.key = f"{issue.project.key}-{issue.number}"
+            issue.rank = issue.number
+        issues = JiraIssue.objects.bulk_create([one.issue for one in prepared])
+        JiraEntityProperty.objects.bulk_create([
+            JiraEntityProperty(issue=one.issue, key=prop["key"], value=prop.get("value"))
+            for one in prepared for prop in one.properties])
+        Through = JiraIssue.sprints.through
+        Through.objects.bulk_create([Through(jiraissue_id=one.issue.pk, jirasprint_id=one.sprint.pk)
+                                     for one in prepared if one.sprint])
+        for one in prepared:
+            if one.transition is not None:
+                _do_transition(one.issue, one.transition, actor, now)
+    return issues
 
 
-def _next_number(project: JiraProject) -> int:
-    JiraProject.objects.filter(pk=project.pk).update(next_number=F("next_number") + 1)
-    return JiraProject.objects.filter(pk=project.pk).values_list("next_number", flat=True).get() - 1
+def issue_create(*, site: SandboxSite, actor: JiraUser, payload, now: datetime | None = None) -> JiraIssue:
+    """POST /issue: one issue from an IssueUpdateDetails body. Raises VendorError 400 with Jira's
+    field errors."""
+    now = now or timezone.now()
+    prepared = _issue_prepare(site=site, actor=actor, payload=payload, now=now, lookups=Lookups(site))
+    return _issues_insert([prepared], actor=actor, now=now)[0]
+
+
+def issue_bulk_create(*, site: SandboxSite, actor: JiraUser, updates: list, now: datetime | None = None) -> list:
+    """POST /issue/bulk: each element checked on its own (a bad one fails alone, with its element number),
+    the good ones created in order. Returns one entry per element: the created JiraIssue or the
+    VendorError that refused it."""
+    now = now or timezone.now()
+    lookups = Lookups(site)
+    lookups.prefetch_issues(_ref((u.get("fields") or {}).get("parent"), "key", "id")
+                            for u in updates if isinstance(u, dict) and isinstance(u.get("fields"), dict))
+    outcome: list = []
+    for update in updates:
+        try:
+            outcome.append(_issue_prepare(site=site, actor=actor, payload=update, now=now, lookups=lookups))
+        except VendorError as error:
+            outcome.append(error)
+    created = iter(_issues_insert([o for o in outcome if isinstance(o, _Prepared)], actor=actor, now=now))
+    return [next(created) if isinstance(o, _Prepared) else o for o in outcome]
+
+
+def _next_numbers(project_id: int, count: int) -> int:
+    """Reserve `count` issue numbers in a project; returns the first."""
+    JiraProject.objects.filter(pk=project_id).update(next_number=F("next_number") + count)
+    return JiraProject.objects.filter(pk=project_id).values_list("next_number", flat=True).get() - count
 
 
 def _apply_update_ops(update: dict, values: dict, errors: FieldErrors, *, current_labels: list[str]) -> None:
