@@ -35,6 +35,7 @@ from apps.sandbox.jira.models import (
     JiraIssueType,
     JiraProject,
     JiraUser,
+    JiraVersion,
 )
 from apps.sandbox.jira.render import Renderer
 from apps.sandbox.machinery import VendorError
@@ -1019,6 +1020,15 @@ def search_classic(request, ctx, api):
 
 
 # --- components -------------------------------------------------------------------------------------
+@jira_adapter.endpoint(name="component.create", scope=SCOPE_WRITE)
+def component_create(request, ctx, api):
+    _check_api(ctx, api)
+    if request.method != "POST":
+        return _method_not_allowed(request)
+    found = services.component_add(site=ctx.site, payload=body_json(request))
+    return respond(request, Renderer(request, ctx.site).component(found, found.project), status=201)
+
+
 @jira_adapter.endpoint(name="component", scope=SCOPE_READ)
 def component(request, ctx, api, component_id):
     _check_api(ctx, api)
@@ -1027,3 +1037,29 @@ def component(request, ctx, api, component_id):
         raise jira_error(404, f"The component with id {component_id} does not exist.")
     return respond(request, Renderer(request, ctx.site).component(found, found.project))
 
+
+# --- versions ---------------------------------------------------------------------------------------
+@jira_adapter.endpoint(name="version.create", scope=SCOPE_WRITE)
+def version_create(request, ctx, api):
+    _check_api(ctx, api)
+    if request.method != "POST":
+        return _method_not_allowed(request)
+    found = services.version_add(site=ctx.site, payload=body_json(request))
+    return respond(request, Renderer(request, ctx.site).version(found), status=201)
+
+
+@jira_adapter.endpoint(name="version", scope=SCOPE_READ)
+def version(request, ctx, api, version_id):
+    _check_api(ctx, api)
+    found = JiraVersion.objects.filter(project__site=ctx.site, pk=version_id).first()
+    if found is None:
+        raise jira_error(404, f"Could not find version for id '{version_id}'")
+    return respond(request, Renderer(request, ctx.site).version(found))
+
+
+@jira_adapter.endpoint(name="project.versions", scope=SCOPE_READ)
+def project_versions(request, ctx, api, project):
+    _check_api(ctx, api)
+    project = project_or_404(ctx.site, project)
+    renderer = Renderer(request, ctx.site)
+    return respond(request, [renderer.version(v) for v in project.versions.all()])

@@ -118,6 +118,24 @@ class JiraComponent(models.Model):
         return self.name
 
 
+class JiraVersion(models.Model):
+    """A project version (fix version, release)."""
+
+    project = models.ForeignKey(JiraProject, on_delete=models.CASCADE, related_name="versions")
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    archived = models.BooleanField(default=False)
+    released = models.BooleanField(default=False)
+    start_date = models.DateField(null=True, blank=True)
+    release_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+
 class JiraBoard(models.Model):
     site = models.ForeignKey(SandboxSite, on_delete=models.CASCADE, related_name="jira_boards")
     project = models.ForeignKey(JiraProject, on_delete=models.CASCADE, related_name="boards")

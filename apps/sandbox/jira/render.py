@@ -3,6 +3,8 @@ version (3 on Cloud, 2 on Data Center) and caches users, types and fields while 
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from apps.sandbox.jira import catalog
 from apps.sandbox.jira.adapter import jira_datetime
 from apps.sandbox.jira.models import (
@@ -208,6 +210,18 @@ class Renderer:
         lead = self.user_by_pk(component.lead_id)
         if lead:
             data["lead"] = self.user(lead)
+        return data
+
+    def version(self, version) -> dict:
+        data = {"self": f"{self.rest}/version/{version.pk}", "id": str(version.pk), "name": version.name,
+                "archived": version.archived, "released": version.released, "projectId": version.project_id}
+        if version.description:
+            data["description"] = version.description
+        if version.start_date:
+            data["startDate"] = version.start_date.isoformat()
+        if version.release_date:
+            data["releaseDate"] = version.release_date.isoformat()
+            data["overdue"] = not version.released and version.release_date < timezone.localdate()
         return data
 
     def link_type(self, type_id: str) -> dict:

@@ -32,6 +32,7 @@ from apps.sandbox.jira.models import (
     JiraRemoteLink,
     JiraSprint,
     JiraUser,
+    JiraVersion,
 )
 from apps.sandbox.machinery import VendorError
 from apps.sandbox.models import SandboxSite
@@ -1106,6 +1107,89 @@ def sprint_move_issues(*, sprint: JiraSprint, actor: JiraUser, payload, now=None
 
 def component_create(*, project: JiraProject, name: str, description: str = "", lead: JiraUser | None = None) -> JiraComponent:
     return JiraComponent.objects.get_or_create(project=project, name=name, defaults={"description": description, "lead": lead})[0]
+
+
+def component_add(*, site: SandboxSite, payload) -> JiraComponent:
+    """POST /component: a component of a project, its name unique in the project (case-insensitive, as
+    Jira compares them)."""
+    if not isinstance(payload, dict):
+        raise jira_error(400, "Can not deserialize the request body: expected an object.")
+    errors = FieldErrors()
+    name = payload.get("name")
+    if not isinstance(name, str) or not name.strip():
+        errors["name"] = "The component name must not be empty."
+    elif len(name) > 255:
+        errors["name"] = "The component name must not exceed 255 characters."
+    if payload.get("project") in (None, ""):
+        errors["project"] = "The project key must be specified."
+    description = payload.get("description", "")
+    if not isinstance(description, str):
+        errors["description"] = "The description must be a string."
+    errors.raise_if_any()
+    project = _project(site, payload["project"])
+    if project is None:
+        raise jira_error(404, f"No project could be found with key '{payload['project']}'.")
+    lead = None
+    lead_ref = payload.get("leadAccountId") if site.kind == "jira_cloud" else payload.get("leadUserName")
+    if lead_ref:
+        try:
+            lead = user_resolve(site, lead_ref)
+        except ValueError:
+            lead = None
+        if lead is None:
+            errors["leadAccountId" if site.kind == "jira_cloud" else "leadUserName"] = \
+                f"The user {lead_ref} does not exist."
+    if project.components.filter(name__iexact=name.strip()).exists():
+        errors["name"] = f"A component with the name {name.strip()} already exists in this project."
+    errors.raise_if_any()
+    return JiraComponent.objects.create(project=project, name=name.strip(), description=description, lead=lead)
+
+
+def version_add(*, site: SandboxSite, payload) -> JiraVersion:
+    """POST /version: a version of a project (projectId, or the deprecated project key), its name unique in
+    the project."""
+    if not isinstance(payload, dict):
+        raise jira_error(400, "Can not deserialize the request body: expected an object.")
+    errors = FieldErrors()
+    name = payload.get("name")
+    if not isinstance(name, str) or not name.strip():
+        errors["name"] = "You must specify a valid version name"
+    elif len(name) > 255:
+        errors["name"] = "The version name must not exceed 255 characters."
+    description = payload.get("description", "")
+    if not isinstance(description, str):
+        errors["description"] = "The description must be a string."
+    elif len(description.encode()) > 16384:
+        errors["description"] = "The description must not exceed 16,384 bytes."
+    dates = {}
+    for field in ("startDate", "releaseDate"):
+        value = payload.get(field)
+        if value in (None, ""):
+            continue
+        try:
+            dates[field] = date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+        except ValueError:
+            dates[field] = None
+        if dates[field] is None:
+            errors[field] = "Please enter the date in the following format: yyyy-MM-dd"
+    for field in ("released", "archived"):
+        if field in payload and not isinstance(payload[field], bool):
+            errors[field] = f"{field} must be true or false."
+    project_ref = payload.get("projectId", payload.get("project"))
+    if project_ref in (None, ""):
+        errors["project"] = "Project must be specified to create a version."
+    errors.raise_if_any()
+    project = _project(site, project_ref)
+    if project is None:
+        raise jira_error(404, f"No project could be found with id or key '{project_ref}'.")
+    if project.versions.filter(name__iexact=name.strip()).exists():
+        errors["name"] = "A version with this name already exists in this project."
+    if dates.get("startDate") and dates.get("releaseDate") and dates["startDate"] > dates["releaseDate"]:
+        errors["startDate"] = "The start date must be before the release date."
+    errors.raise_if_any()
+    return JiraVersion.objects.create(
+        project=project, name=name.strip(), description=description, released=bool(payload.get("released")),
+        archived=bool(payload.get("archived")), start_date=dates.get("startDate"), release_date=dates.get("releaseDate"))
 
 
 def new_account_id() -> str:
