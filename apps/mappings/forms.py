@@ -49,10 +49,17 @@ class RowEditForm(forms.Form):
                                       choices=[("", "—")] + [(c, c) for c in MISSING_LEVEL_CHOICES])
     transition_path = forms.CharField(required=False, label="Transition path (statuses, comma-separated)",
                                       max_length=1000)
+    departed = forms.ChoiceField(required=False, label="With no account, their work goes to",
+                                 choices=[("", "(the default person if set, else name kept as text)"),
+                                          ("default_person", "The default person, name kept as text"),
+                                          ("attribution", "Nobody: name kept as attribution text"),
+                                          ("inactive_account", "An inactive account of their own")])
 
-    def __init__(self, *args, targets=(), transforms=(), **kwargs):
+    def __init__(self, *args, targets=(), transforms=(), inactive_allowed=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["target"].choices = [("", "— nothing receives it —")] + list(targets)
+        if not inactive_allowed:  # Jira takes only active accounts as assignee or reporter
+            self.fields["departed"].choices = [c for c in self.fields["departed"].choices if c[0] != "inactive_account"]
         self.fields["transform"].choices = [("", "(the fitting one)")] + list(transforms)
 
 

@@ -41,6 +41,9 @@ class MappingPlan:
     # source person id -> destination account id; None: keep the name as attribution text
     people: dict[str, str | None] = field(default_factory=dict)
     default_person: str | None = None
+    # source person id (people mapped to None) -> "default_person", "attribution" or "inactive_account"
+    # (validation.DEPARTED_CHOICES); absent: the default person when there is one, else attribution
+    departed: dict[str, str] = field(default_factory=dict)
     # source iteration / area id -> destination sprint / component id, or "create:<name>"
     iterations: dict[str, str] = field(default_factory=dict)
     areas: dict[str, str] = field(default_factory=dict)

@@ -124,7 +124,7 @@ def mapping_plan_from_document(document: dict, *, version_id: int) -> MappingPla
         if row["kind"] == Kind.VALUE:
             values.setdefault(row.get("scope", ""), {})[row["source"]] = row.get("target")
     types, fields, states, state_paths = {}, {}, {}, {}
-    people, iterations, areas, link_types, tags = {}, {}, {}, {}, {}
+    people, iterations, areas, link_types, tags, departed = {}, {}, {}, {}, {}, {}
     type_targets = {r["source"]: r.get("target") for r in rows if r["kind"] == Kind.TYPE}
     for row in rows:
         kind, source, target = row["kind"], row["source"], row.get("target")
@@ -147,6 +147,8 @@ def mapping_plan_from_document(document: dict, *, version_id: int) -> MappingPla
                 state_paths[(scope, source)] = tuple(path)
         elif kind == Kind.PERSON:
             people[source] = target
+            if not target and row_options.get("departed"):
+                departed[source] = row_options["departed"]
         elif kind == Kind.ITERATION and target:
             iterations[source] = target
         elif kind == Kind.AREA and target:
@@ -162,7 +164,7 @@ def mapping_plan_from_document(document: dict, *, version_id: int) -> MappingPla
         source_project=document["source"].get("project", ""),
         destination_project=document["destination"].get("project", ""),
         types=types, fields=fields, states=states, people=people,
-        default_person=options.get("default_person") or None,
+        default_person=options.get("default_person") or None, departed=departed,
         iterations=iterations, areas=areas, areas_as_labels=bool(options.get("areas_as_labels")),
         link_types=link_types, tags=tags, state_paths=state_paths,
         comments=options.get("comments", True), attachments=options.get("attachments", True),

@@ -17,6 +17,7 @@ from apps.catalog import selectors as catalog_selectors
 from apps.catalog.models import Scan
 from apps.connections.connectors.serialise import SerialisationError
 from apps.core.exceptions import ApplicationError
+from apps.core.services import actor_kind_of as _actor_kind
 from apps.core.services import audit_record
 from apps.mappings import selectors
 from apps.mappings.document import DocumentInvalid, document_check, document_sha256, mapping_document
@@ -25,16 +26,19 @@ from apps.mappings.drafting.llm import LlmConfig, LlmError, Questions, llm_quest
 from apps.mappings.drafting.proposals import Kind, Proposal, Transform
 from apps.mappings.models import MappingRow, MappingSet, MappingVersion
 from apps.mappings.sanitise import CONSENTABLE, Category
-from apps.mappings.validation import ERROR, MISSING_LEVEL_CHOICES, field_candidates, target_check
+from apps.mappings.validation import (
+    DEPARTED_CHOICES,
+    DEPARTED_INACTIVE_KINDS,
+    ERROR,
+    MISSING_LEVEL_CHOICES,
+    field_candidates,
+    target_check,
+)
 
 logger = logging.getLogger(__name__)
 
 SUPPORTED_KINDS = ("azure_devops", "jira_cloud", "jira_data_center")
 _UNSET = object()
-
-
-def _actor_kind(actor, actor_kind: str | None) -> str:
-    return actor_kind or ("user" if getattr(actor, "is_authenticated", False) else "system")
 
 
 def _user(actor):
@@ -557,6 +561,18 @@ def _clean_options(row: MappingRow, options: dict) -> dict:
                                        extra={"field": "options.transition_path"})
             else:
                 clean[key] = [v.strip() for v in value]
+        elif key == "departed" and row.kind == Kind.PERSON:
+            if value in (None, ""):
+                clean.pop(key, None)
+                continue
+            if value not in DEPARTED_CHOICES:
+                raise ApplicationError(f"A person with no account goes to one of {', '.join(DEPARTED_CHOICES)}.",
+                                       extra={"field": "options.departed"})
+            if value == "inactive_account" and row.mapping_set.destination_kind not in DEPARTED_INACTIVE_KINDS:
+                raise ApplicationError("This destination refuses an inactive account as assignee or reporter (Jira "
+                                       "only takes active accounts): choose the default person or keep the name as "
+                                       "text.", extra={"field": "options.departed"})
+            clean[key] = value
         else:
             raise ApplicationError(f"{row.kind} rows have no option {key!r}.", extra={"field": "options"})
     return clean

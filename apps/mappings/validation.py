@@ -30,6 +30,19 @@ from apps.mappings.drafting.proposals import Kind, Transform
 ERROR = "error"
 WARNING = "warning"
 MISSING_LEVEL_CHOICES = ("flatten", "link", "skip")
+# A person with no account in the destination (a person row with no target): what their work carries.
+# default_person: the set's default person, their name kept as text; attribution: no one, their name kept as
+# text; inactive_account: their own identity written as an inactive account, where the destination allows it.
+DEPARTED_CHOICES = ("default_person", "attribution", "inactive_account")
+# Azure DevOps keeps an identity it cannot resolve as given when the write bypasses rules (the connection's
+# account needs "Bypass rules on work item updates"); Jira refuses an inactive assignee or reporter.
+DEPARTED_INACTIVE_KINDS = ("azure_devops",)
+
+
+def departed_choice(options: dict | None, default_person: str) -> str:
+    """What happens to the work of a person row that has no account: the row's choice, else the default
+    person when the set has one, else attribution."""
+    return (options or {}).get("departed") or ("default_person" if default_person else "attribution")
 CREATE_PREFIX = "create:"
 
 # Destination fields the engine fills itself (project, type, parent, workflow position).
@@ -336,6 +349,21 @@ class _Validator:
             elif known and target not in known:
                 self.add(WARNING, "person_unknown", f"'{_label(row)}' goes to account '{target}', which the "
                          "destination's scan did not list.", row)
+        if not unmatched:
+            return
+        chosen = [r for r in unmatched if (r.options or {}).get("departed")]
+        unmatched = [r for r in unmatched if not (r.options or {}).get("departed")]
+        for row in chosen:
+            choice = row.options["departed"]
+            if choice == "default_person" and not self.options.default_person:
+                self.add(ERROR, "person_unmatched", f"'{_label(row)}' is to go to the default person, and no default "
+                         "person is set: choose one, or keep their name as text.", row)
+            elif choice == "inactive_account" and self.options.destination_kind not in DEPARTED_INACTIVE_KINDS:
+                self.add(ERROR, "person_inactive_refused", f"'{_label(row)}': this destination refuses an inactive "
+                         "account as assignee or reporter; choose the default person or keep their name as text.", row)
+        if chosen:
+            self.add(WARNING, "attribution", f"{len(chosen)} {_plural('person', len(chosen))} with no account "
+                     "decided one by one (default person, name kept as text, or an inactive account).")
         if not unmatched:
             return
         if not self.options.default_person:

@@ -23,6 +23,7 @@ from apps.mappings.forms import (
     RowEditForm,
 )
 from apps.mappings.models import MappingRow, MappingSet, MappingVersion
+from apps.mappings.validation import DEPARTED_INACTIVE_KINDS
 
 FIELD_TRANSFORMS = [(t.value, t.value.replace("_", " ")) for t in Transform
                     if t not in (Transform.CREATE, Transform.ATTRIBUTION, Transform.DEFAULT_PERSON)]
@@ -159,11 +160,13 @@ def _edit_form(mapping_set, row, data=None):
     transforms = FIELD_TRANSFORMS if row.kind == Kind.FIELD else []
     initial = {"target": row.target or "", "transform": row.transform,
                "missing_level": (row.options or {}).get("missing_level", ""),
-               "transition_path": ", ".join((row.options or {}).get("transition_path", []))}
+               "transition_path": ", ".join((row.options or {}).get("transition_path", [])),
+               "departed": (row.options or {}).get("departed", "")}
     targets = services.mapping_field_choices(mapping_set=mapping_set, row=row)
     if row.target and row.target not in {t for t, _ in targets}:
         targets = [(row.target, row.target_label or row.target)] + targets
-    return RowEditForm(data, initial=initial, targets=targets, transforms=transforms)
+    return RowEditForm(data, initial=initial, targets=targets, transforms=transforms,
+                       inactive_allowed=mapping_set.destination_kind in DEPARTED_INACTIVE_KINDS)
 
 
 @login_required
@@ -179,6 +182,8 @@ def mapping_row_edit(request, mapping_set_id: int, row_id: int):
             options["missing_level"] = data["missing_level"]
         if row.kind == Kind.STATE:
             options["transition_path"] = [s.strip() for s in data["transition_path"].split(",") if s.strip()]
+        if row.kind == Kind.PERSON:
+            options["departed"] = data["departed"] if not data["target"] else ""
         try:
             row = services.mapping_row_decide(row=row, actor=request.user, decision="edit", target=data["target"],
                                               transform=data["transform"] or None, options=options or None)

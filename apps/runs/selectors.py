@@ -125,6 +125,7 @@ def run_warnings(run: Run) -> list[dict]:
     labels = {
         "value_unmapped": "Values with no mapping", "text_cut": "Text that will be cut",
         "person_no_account": "People with no account", "person_default": "People given the default person",
+        "person_inactive": "People written as inactive accounts",
         "attachment_too_large": "Attachments over the size limit", "formatting": "Formatting that cannot be kept",
         "state_unmapped": "States with no mapping", "type_unmapped": "Types not migrated",
         "parent_level": "Parents the destination's levels do not allow", "parent_missing": "Parents not created",

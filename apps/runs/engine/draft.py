@@ -16,7 +16,7 @@ from typing import Any
 from apps.connections.connectors import records
 from apps.mappings.drafting.proposals import Transform
 from apps.mappings.plan import FieldRule, MappingPlan
-from apps.mappings.transforms import html_to_adf, html_to_wiki
+from apps.mappings.transforms import PersonTarget, adf_to_html, html_to_adf, html_to_wiki, wiki_to_html
 
 SUMMARY_MAX = 255
 TEXT_MAX = 32767  # Jira's limit for a text field (and a description)
@@ -25,6 +25,12 @@ PLAIN_FIELD_MAX = 255
 SUMMARY, DESCRIPTION, ASSIGNEE, REPORTER, PRIORITY, LABELS, COMPONENTS, STATUS = (
     "summary", "description", "assignee", "reporter", "priority", "labels", "components", "status")
 SPRINT_TARGETS = {"sprint", "customfield_10020"}
+# Azure DevOps fields that play the parts above (the Jira -> Azure DevOps direction routes by the same roles).
+ADO_ROLES = {"System.Title": SUMMARY, "System.Description": DESCRIPTION, "System.AssignedTo": ASSIGNEE,
+             "System.CreatedBy": REPORTER, "Microsoft.VSTS.Common.Priority": PRIORITY, "System.Tags": LABELS,
+             "System.AreaPath": COMPONENTS, "System.IterationPath": "sprint", "System.State": STATUS}
+TITLE_FIELDS = ("System.Title", "summary")
+DESCRIPTION_FIELDS = ("System.Description", "description")
 
 
 @dataclass
@@ -68,35 +74,70 @@ def _cut(value: str, limit: int, what: str, warnings: list[Warning]) -> str:
     return value
 
 
+def _neutral(value: Any) -> Any:
+    """A Jira field value as the mapping knows it: an option or version by its name, a user as a Person."""
+    if isinstance(value, list):
+        return [_neutral(v) for v in value]
+    if isinstance(value, dict):
+        if value.get("accountId") or ("displayName" in value and (value.get("key") or value.get("name"))):
+            return records.Person(source_id=str(value.get("accountId") or value.get("name") or value.get("key")),
+                                  display_name=str(value.get("displayName") or ""))
+        return value.get("value") or value.get("name") or value.get("id")
+    return value
+
+
 class Drafter:
-    """Builds ItemWrites for one run. `rich_text` is "adf" (Jira Cloud) or "wiki" (Data Center)."""
+    """Builds ItemWrites for one run. `rich_text` is "adf" (Jira Cloud), "wiki" (Data Center) or "html"
+    (Azure DevOps, from a Jira source: rich text converted from ADF or wiki markup)."""
 
     def __init__(self, plan: MappingPlan, *, rich_text: str = "adf", components: dict[str, str] | None = None,
                  sprints: dict[str, str] | None = None):
         self.plan = plan
         self.rich_text = rich_text
+        self.to_ado = rich_text == "html"
         self.components = components or {}  # source area id -> destination component id
         self.sprints = sprints or {}  # source iteration id -> destination sprint id
-        self.by_target = {rule.target_field: rule for rule in plan.fields.values() if rule.target_field}
+        self.by_target = {self.role(rule.target_field): rule for rule in plan.fields.values() if rule.target_field}
+
+    def role(self, target: str | None) -> str | None:
+        return ADO_ROLES.get(target, target) if self.to_ado and target else target
 
     # -- people and values -------------------------------------------------------------------------------
-    def person(self, person: records.Person | None, what: str, warnings: list[Warning]) -> str:
+    def person(self, person: records.Person | None, what: str, warnings: list[Warning],
+               attributions: list[str] | None = None) -> str:
+        """The destination account for a source person. One with no account goes where the mapping says
+        (plan.departed): the default person, nobody, or their own identity as an inactive account (a
+        destination that takes one); in the first two cases their name is kept as attribution text."""
         if person is None:
             return ""
-        if person.source_id in self.plan.people:
-            target = self.plan.people[person.source_id]
-            if target:
-                return target
-            warnings.append(Warning("person_no_account", f"{what}: {person.display_name or person.source_id} has "
-                                    "no account in the destination; the name is kept as text."))
-            return ""
-        if self.plan.default_person:
-            warnings.append(Warning("person_default", f"{what}: {person.display_name or person.source_id} is not "
-                                    "mapped; the default person is used."))
+        target = self.plan.people.get(person.source_id)
+        if target:
+            return target
+        name = person.display_name or person.source_id
+        choice = self.plan.departed.get(person.source_id) or ("default_person" if self.plan.default_person
+                                                              else "attribution")
+        if choice == "inactive_account":
+            warnings.append(Warning("person_inactive", f"{what}: {name} has no active account in the destination; "
+                                    "they are written as an inactive account."))
+            return person.email or person.display_name or person.source_id
+        if attributions is not None:
+            attributions.append(f"{what}: {name}")
+        if choice == "default_person" and self.plan.default_person:
+            warnings.append(Warning("person_default", f"{what}: {name} has no account in the destination; the "
+                                    "default person is used and the name is kept as text."))
             return self.plan.default_person
-        warnings.append(Warning("person_no_account", f"{what}: {person.display_name or person.source_id} is not "
-                                "mapped to an account and there is no default person."))
+        if person.source_id in self.plan.people or person.source_id in self.plan.departed:
+            warnings.append(Warning("person_no_account", f"{what}: {name} has no account in the destination; "
+                                    "the name is kept as text."))
+        else:
+            warnings.append(Warning("person_no_account", f"{what}: {name} is not mapped to an account and there "
+                                    "is no default person; the name is kept as text."))
         return ""
+
+    def attribution_html(self, attributions: list[str]) -> str:
+        if not attributions:
+            return ""
+        return ("<p><em>" + html.escape(" · ".join(attributions)) + " (no account in the destination)</em></p>")
 
     def mapped_value(self, rule: FieldRule, value: Any, warnings: list[Warning]) -> Any:
         key = str(value)
@@ -106,8 +147,17 @@ class Drafter:
                                 "left out."))
         return None
 
-    def rich(self, value: str, what: str, warnings: list[Warning]):
-        conversion = (html_to_adf if self.rich_text == "adf" else html_to_wiki)(value or "")
+    def mention(self, source_id: str, display_name: str) -> PersonTarget | None:
+        """A mention of a source person as the destination's mention, through the people mapping."""
+        target = self.plan.people.get(source_id) or self.plan.people.get(source_id.lower())
+        return PersonTarget(id=target, display_name=display_name or target) if target else None
+
+    def rich(self, value: str, what: str, warnings: list[Warning], *, image_resolver=None):
+        if self.to_ado:  # from ADF (Jira Cloud, a document) or wiki markup (Data Center)
+            convert = adf_to_html if isinstance(value, dict) else wiki_to_html
+        else:
+            convert = html_to_adf if self.rich_text == "adf" else html_to_wiki
+        conversion = convert(value or "", image_resolver=image_resolver, person_resolver=self.mention)
         for warning in conversion.warnings:
             warnings.append(Warning("formatting", f"{what}: {warning.message}"))
         if self.rich_text == "wiki":
@@ -123,7 +173,17 @@ class Drafter:
         if transform == Transform.MAP_VALUES:
             return self.mapped_value(rule, value, warnings)
         if transform == Transform.RICH_TEXT:
-            return self.rich(str(value), rule.source_field, warnings)
+            return self.rich(value if isinstance(value, dict) else str(value), rule.source_field, warnings)
+        if self.to_ado:
+            value = _neutral(value)
+            if transform == Transform.HOURS_TO_SECONDS:  # Jira's seconds -> Azure DevOps' hours
+                try:
+                    return round(float(value) / 3600, 2)
+                except (TypeError, ValueError):
+                    return None
+            if isinstance(value, list) and transform in (Transform.MAP_VALUES, Transform.COPY):
+                mapped = [self.transform(rule, v, warnings) for v in value]
+                return "; ".join(str(v) for v in mapped if v not in (None, "")) or None
         if transform == Transform.TO_PLAIN_TEXT:
             plain = _plain(str(value))
             if plain != str(value).strip():
@@ -152,45 +212,53 @@ class Drafter:
 
     # -- one item ----------------------------------------------------------------------------------------
     def draft(self, item: records.WorkItem, *, source_url: str = "", parent_id: str = "",
-              parent_key: str = "") -> Draft:
+              parent_key: str = "", revisions: list[records.Revision] | None = None) -> Draft:
         warnings: list[Warning] = []
         type_rule = self.plan.types.get(item.type_id)
         if type_rule is None or not type_rule.target_type:
             return Draft(None, [Warning("type_unmapped", f"Items of type {item.type_id} are not migrated.")])
         summary = _cut(item.title or f"({item.type_id} {item.key})", SUMMARY_MAX, "The title", warnings)
         description = None
-        labels: list[str] = list(item.labels) if self._wants("labels", "System.Tags") else []
-        labels = [re.sub(r"\s+", "_", label) for label in labels]
+        labels: list[str] = list(item.labels) if self._wants(LABELS, "System.Tags", "labels") else []
+        labels = labels if self.to_ado else [re.sub(r"\s+", "_", label) for label in labels]
         components: list[str] = []
         fields: dict[str, Any] = {}
         priority = ""
-        assignee = self.person(item.assignee, "Assigned to", warnings) if self._wants(ASSIGNEE, "System.AssignedTo") else ""
-        reporter = self.person(item.created_by, "Created by", warnings) if self._wants(REPORTER, "System.CreatedBy") else ""
+        attributions: list[str] = []
+        assignee = (self.person(item.assignee, "Assigned to", warnings, attributions)
+                    if self._wants(ASSIGNEE, "System.AssignedTo", "assignee") else "")
+        reporter = (self.person(item.created_by or item.reporter, "Created by", warnings, attributions)
+                    if self._wants(REPORTER, "System.CreatedBy", "reporter") else "")
+        header = self.attribution_html(attributions)
         for rule in self.plan.fields.values():
             if rule.transform in (Transform.DROP, Transform.HISTORY) or not rule.target_field:
                 continue
             source_field = rule.source_field
             value = item.fields.get(source_field)
-            target = rule.target_field
-            if source_field == "System.Title" or target in (SUMMARY, STATUS, ASSIGNEE, REPORTER, LABELS):
+            target = self.role(rule.target_field)
+            if source_field in TITLE_FIELDS or target in (SUMMARY, STATUS, ASSIGNEE, REPORTER, LABELS):
                 continue
             if source_field in ("System.IterationPath", "System.AreaPath") or target in SPRINT_TARGETS or target == COMPONENTS:
                 continue
-            if source_field == "System.Description" or target == DESCRIPTION:
-                if source_field == "System.Description":
+            if source_field in DESCRIPTION_FIELDS or target == DESCRIPTION:
+                if source_field in DESCRIPTION_FIELDS:
                     value = value or item.description
-                if value:
-                    description = self.rich(str(value), "The description", warnings)
+                if self.to_ado and (value or header):
+                    description = header + self.rich(value if isinstance(value, dict) else str(value or ""),
+                                                     "The description", warnings)
+                elif value or header:
+                    description = self.rich(header + str(value or ""), "The description", warnings)
                 continue
             if target == PRIORITY:
-                mapped = self.transform(rule, value, warnings)
+                mapped = self.transform(rule, item.priority if source_field == "priority" else value, warnings)
                 priority = str(mapped) if mapped else ""
                 continue
             transformed = self.transform(rule, value, warnings)
             if transformed is not None:
-                fields[target] = transformed
-        if description is None and item.description and DESCRIPTION not in self.by_target:
-            description = self.rich(item.description, "The description", warnings)
+                fields[rule.target_field] = transformed
+        if description is None and (item.description or header) and DESCRIPTION not in self.by_target:
+            description = (header + self.rich(item.description, "The description", warnings) if self.to_ado else
+                           self.rich(header + (item.description or ""), "The description", warnings))
         # Areas: components (or labels), iterations: sprints.
         if item.area_id:
             if self.plan.areas_as_labels:
@@ -208,6 +276,10 @@ class Drafter:
         if item.state and not status:
             warnings.append(Warning("state_unmapped", f"State “{item.state}” of {item.type_id} has no mapping; the "
                                     "item stays in the destination's first status."))
+        if self.to_ado:
+            from apps.runs.engine.replay import create_fields
+
+            fields.update(create_fields(self, item, status=status, revisions=revisions or []))
         write = records.ItemWrite(
             source_id=item.source_id, type_id=type_rule.target_type, summary=summary, source_url=source_url,
             source_key=item.key, parent_id=parent_id, parent_key=parent_key, description=description,
@@ -216,9 +288,21 @@ class Drafter:
         )
         return Draft(write, warnings, sprint_source_id=sprint)
 
-    def _wants(self, target: str, source_field: str) -> bool:
+    def description_source(self, item: records.WorkItem) -> str:
+        """The source rich text the item's description is drafted from (what `draft` converts)."""
+        for rule in self.plan.fields.values():
+            if rule.transform in (Transform.DROP, Transform.HISTORY) or not rule.target_field:
+                continue
+            if rule.source_field == "System.Description" or rule.target_field == DESCRIPTION:
+                value = item.fields.get(rule.source_field)
+                if rule.source_field == "System.Description":
+                    value = value or item.description
+                return str(value or "")
+        return item.description if DESCRIPTION not in self.by_target else ""
+
+    def _wants(self, target: str, *source_fields: str) -> bool:
         """A neutral field is written unless the mapping says where else it goes or drops it."""
-        rule = self.plan.fields.get(source_field)
+        rule = next((self.plan.fields[f] for f in source_fields if f in self.plan.fields), None)
         if rule is None:
             return True
-        return rule.target_field == target and rule.transform not in (Transform.DROP, Transform.HISTORY)
+        return self.role(rule.target_field) == target and rule.transform not in (Transform.DROP, Transform.HISTORY)
