@@ -841,7 +841,7 @@ def batch(request, ctx, **_):
 
 
 def _batch_one(request, ctx, operation, urls):
-    from urllib.parse import parse_qs
+    from urllib.parse import parse_qs, unquote
 
     from apps.sandbox.ado.adapter import ado_error_body
 
@@ -856,13 +856,15 @@ def _batch_one(request, ctx, operation, urls):
         opts = wit.WriteOptions(actor=selectors.actor_for_token(site=ctx.site, token=ctx.token),
                                 bypass_rules=query.get("bypassRules", "").lower() == "true",
                                 validate_only=query.get("validateOnly", "").lower() == "true")
-        project = project_or_none(ctx, match["project"])
+        # The uri is a URL path: the service decodes it ("/Fabrikam%20Fiber/.../$User%20Story").
+        project = project_or_none(ctx, unquote(match["project"]) if match["project"] else None)
         if match["type"]:
             if method not in ("PATCH", "POST"):
                 raise method_not_allowed(request)
             if project is None:
                 raise errors.bad_request("VS403357: Creating a work item needs the project in the uri.")
-            item = wit.work_item_create(site=ctx.site, project=project, type_name=match["type"], ops=operation.get("body"), opts=opts)
+            item = wit.work_item_create(site=ctx.site, project=project, type_name=unquote(match["type"]),
+                                        ops=operation.get("body"), opts=opts)
             body = work_item_json(item, urls, expand="all")
         elif method == "PATCH":
             item = wit.work_item_update(site=ctx.site, item_id=int(match["id"]), ops=operation.get("body"), opts=opts, project=project)

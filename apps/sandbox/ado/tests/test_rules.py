@@ -411,9 +411,13 @@ def test_batch_runs_each_request_on_its_own(ado):
         {"method": "PATCH", "uri": f"/_apis/wit/workitems/{item}?api-version=7.1",
          "headers": {"Content-Type": "application/json-patch+json"}, "body": [{"op": "add", "path": "/fields/System.Title", "value": "renamed"}]},
         {"method": "PATCH", "uri": "/_apis/wit/workitems/999999?api-version=7.1", "body": [{"op": "add", "path": "/fields/System.Title", "value": "x"}]},
+        # A URL-encoded project and type, as a client that builds the uri with a URL library sends them.
+        {"method": "PATCH", "uri": "/Fabrikam%20Fiber/_apis/wit/workitems/$User%20Story?api-version=7.1",
+         "headers": {"Content-Type": "application/json-patch+json"}, "body": [{"op": "add", "path": "/fields/System.Title", "value": "encoded"}]},
     ]
     result = body(ado.post("_apis/wit/$batch", operations))
-    assert [r["code"] for r in result["value"]] == [200, 200, 404]
+    assert [r["code"] for r in result["value"]] == [200, 200, 404, 200]
+    assert json.loads(result["value"][3]["body"])["fields"]["System.WorkItemType"] == "User Story"
     assert json.loads(result["value"][0]["body"])["fields"]["System.Title"] == "from batch"
     assert body(ado.get(f"_apis/wit/workitems/{item}"))["fields"]["System.Title"] == "renamed"
     assert "TF401232" in json.loads(result["value"][2]["body"])["message"]
