@@ -7,6 +7,7 @@ from urllib.parse import quote
 from apps.connections.connectors import records
 from apps.connections.connectors.errors import ConnectorError, PermanentError, TransientError
 from apps.runs.engine.ports import SourceIteration
+from apps.runs.readback import JiraReadBack
 
 ITERATION_STATES = {"past": "past", "current": "current", "future": "future"}
 
@@ -61,8 +62,8 @@ def _raise_for(result: records.WriteResult, what: str) -> None:
     raise cls(message, code=error.code)
 
 
-class JiraDestination:
-    """engine.ports.DestinationPort over the Jira writer."""
+class JiraDestination(JiraReadBack):
+    """engine.ports.DestinationPort over the Jira writer (and its reader, for the verification)."""
 
     bulk_size = 50
 

@@ -1,8 +1,11 @@
+import csv
+
 from django.contrib import admin, messages
+from django.http import HttpResponse
 
 from apps.core.exceptions import ApplicationError
-from apps.runs import services
-from apps.runs.models import IdMapEntry, Run, RunError
+from apps.runs import services, verification
+from apps.runs.models import IdMapEntry, Run, RunError, VerificationDifference
 
 
 @admin.register(Run)
@@ -15,7 +18,7 @@ class RunAdmin(admin.ModelAdmin):
     list_filter = ("kind", "state", "phase")
     search_fields = ("id", "source_project", "destination_project", "organisation__name")
     readonly_fields = [f.name for f in Run._meta.fields]
-    actions = ["pause_runs", "resume_runs", "cancel_runs"]
+    actions = ["pause_runs", "resume_runs", "cancel_runs", "download_reports"]
 
     def get_queryset(self, request):
         return Run.unscoped.select_related("organisation", "started_by")
@@ -50,6 +53,50 @@ class RunAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel the selected runs")
     def cancel_runs(self, request, queryset):
         self._control(request, queryset, services.run_cancel, "Cancelling")
+
+    @admin.action(description="Download the verification reports (CSV)")
+    def download_reports(self, request, queryset):
+        return _differences_csv(VerificationDifference.unscoped.filter(run__in=queryset), "migrayt-verification.csv")
+
+
+def _differences_csv(queryset, filename: str) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(("run_id", *verification.CSV_COLUMNS))
+    for run_id, sid, key, check, kind, announced, explanation in queryset.order_by(
+            "run_id", "announced", "source_id", "check_name").values_list(
+            "run_id", "source_id", "destination_key", "check_name", "kind", "announced", "explanation"):
+        writer.writerow([run_id, verification.csv_cell(sid), verification.csv_cell(key), check, kind,
+                         "yes" if announced else "no", verification.csv_cell(explanation)])
+    return response
+
+
+@admin.register(VerificationDifference)
+class VerificationDifferenceAdmin(admin.ModelAdmin):
+    """What the verification of each live run found: ids, checks and explanations, no ticket content."""
+
+    list_display = ("run", "source_id", "destination_key", "check_name", "kind", "announced", "explanation")
+    list_filter = ("check_name", "kind", "announced")
+    search_fields = ("=run__id", "source_id", "destination_key")
+    readonly_fields = [f.name for f in VerificationDifference._meta.fields]
+    actions = ["download_csv"]
+
+    def get_queryset(self, request):
+        return VerificationDifference.unscoped.select_related("run")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Download the selected differences (CSV)")
+    def download_csv(self, request, queryset):
+        return _differences_csv(queryset, "migrayt-differences.csv")
 
 
 @admin.register(RunError)

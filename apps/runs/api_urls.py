@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.runs import apis
+from apps.runs import apis, history_apis
 
 urlpatterns = [
     path("runs/", apis.RunListCreateApi.as_view(), name="runs"),
@@ -10,5 +10,8 @@ urlpatterns = [
     path("runs/<int:run_id>/errors/", apis.RunErrorsApi.as_view(), name="run-errors"),
     path("runs/<int:run_id>/audit/", apis.RunAuditApi.as_view(), name="run-audit"),
     path("runs/<int:run_id>/id-map/", apis.RunIdMapApi.as_view(), name="run-id-map"),
+    path("runs/<int:run_id>/report/", apis.RunReportApi.as_view(), name="run-report"),
+    path("runs/<int:run_id>/report.csv", apis.RunReportCsvApi.as_view(), name="run-report-csv"),
     path("runs/<int:run_id>/items/<str:source_id>/", apis.RunItemPreviewApi.as_view(), name="run-item"),
+    path("runs/<int:run_id>/history.csv", history_apis.RunHistoryCsvApi.as_view(), name="run-history-csv"),
 ]

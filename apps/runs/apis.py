@@ -1,4 +1,6 @@
-from drf_spectacular.utils import extend_schema
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import LimitOffsetPagination
@@ -7,7 +9,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.permissions import request_actor_kind as _actor_kind
 from apps.accounts.permissions import request_organisation
-from apps.runs import selectors, services
+from apps.runs import selectors, services, verification
 from apps.runs.models import IdMapEntry, Run
 
 
@@ -188,3 +190,72 @@ class RunItemPreviewApi(APIView):
     def get(self, request, run_id: int, source_id: str):
         run = _run_or_404(request, run_id)
         return Response(services.run_item_preview(run=run, source_id=source_id))
+
+
+class RunReportApi(APIView):
+    """The verification report of a live run: the summary and the differences, unexplained ones first."""
+
+    class SummarySerializer(serializers.Serializer):
+        items_checked = serializers.IntegerField()
+        matched = serializers.IntegerField()
+        differing = serializers.IntegerField()
+        missing = serializers.IntegerField()
+        duplicates = serializers.IntegerField()
+        differences = serializers.IntegerField()
+        unexplained = serializers.IntegerField()
+        announced = serializers.IntegerField()
+        by_check = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()))
+
+    class DifferenceSerializer(serializers.Serializer):
+        source_id = serializers.CharField()
+        destination_key = serializers.CharField()
+        check = serializers.CharField(source="check_name")
+        kind = serializers.CharField()
+        announced = serializers.BooleanField()
+        explanation = serializers.CharField()
+
+    class OutputSerializer(serializers.Serializer):
+        run_id = serializers.IntegerField()
+        ready = serializers.BooleanField()
+        summary = serializers.DictField(allow_null=True)
+        count = serializers.IntegerField()
+        next = serializers.CharField(allow_null=True)
+        previous = serializers.CharField(allow_null=True)
+        differences = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(
+        summary="The verification report: summary and differences (no ticket content)",
+        parameters=[OpenApiParameter("check", str, description="Only this check (status, links, comment_count ...)"),
+                    OpenApiParameter("kind", str, enum=["missing", "extra", "differs"]),
+                    OpenApiParameter("announced", bool, description="true: only those the preview announced; "
+                                     "false: only the unexplained ones"),
+                    OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+        responses=OutputSerializer)
+    def get(self, request, run_id: int):
+        run = _run_or_404(request, run_id)
+        announced = request.query_params.get("announced")
+        if announced not in (None, "", "true", "false"):
+            raise serializers.ValidationError({"announced": "true or false."})
+        kind = request.query_params.get("kind") or ""
+        if kind and kind not in ("missing", "extra", "differs"):
+            raise serializers.ValidationError({"kind": "missing, extra or differs."})
+        qs = verification.report_differences(run=run, check=request.query_params.get("check") or "", kind=kind,
+                                             announced=None if announced in (None, "") else announced == "true")
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        summary = verification.report_summary(run=run)
+        return Response({"run_id": run.pk, "ready": summary is not None,
+                         "summary": self.SummarySerializer(summary).data if summary else None,
+                         "count": paginator.count, "next": paginator.get_next_link(),
+                         "previous": paginator.get_previous_link(),
+                         "differences": self.DifferenceSerializer(page, many=True).data})
+
+
+class RunReportCsvApi(APIView):
+    @extend_schema(summary="Every difference of the verification report, as CSV",
+                   responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request, run_id: int):
+        run = _run_or_404(request, run_id)
+        response = StreamingHttpResponse(verification.report_csv_rows(run=run), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{verification.report_filename(run)}"'
+        return response

@@ -23,7 +23,7 @@ from apps.mappings.plan import MappingPlan
 from apps.runs import store as run_store
 from apps.runs.engine.execute import Engine
 from apps.runs.engine.ports import LeaseLost, Stop
-from apps.runs.models import IdMapEntry, Run, RunError, RunItem, empty_progress
+from apps.runs.models import IdMapEntry, Run, RunError, RunItem, VerificationDifference, empty_progress
 from apps.runs.planjson import plan_from_dict, plan_to_dict
 
 logger = logging.getLogger(__name__)
@@ -279,6 +279,9 @@ def _step_finish(run_id: int, owner: str, step: int, outcome: str, countdown: fl
         if outcome in ("paused", "failed", "finished"):
             _webhook(run, f"run.{outcome}")
         if outcome == "finished" and run.kind == Run.Kind.LIVE:
+            summary = (run.stats or {}).get("verification") or {}
+            _audit(run, "run.report_ready", actor_kind="system",
+                   **{k: summary.get(k) for k in ("items_checked", "matched", "differing", "missing", "unexplained")})
             _webhook(run, "run.report_ready")  # the verify phase ran: the report is there to read
         if outcome == "continued" and run.is_active:
             run_enqueue(run=run, countdown=countdown)
@@ -345,6 +348,8 @@ def run_retry_failed(*, run: Run, actor, actor_kind: str | None = None) -> int:
         count = RunItem.unscoped.filter(run_id=run.pk, state=RunItem.State.FAILED).update(
             state=RunItem.State.PENDING, error_code="", error_message="", error_phase="")
         RunError.unscoped.filter(run_id=run.pk, resolved=False).update(resolved=True)
+        VerificationDifference.unscoped.filter(run_id=run.pk).delete()  # verified again at the end
+        run.stats = {k: v for k, v in (run.stats or {}).items() if k != "verification"}
         if count == 0 and run.state == Run.State.FINISHED:
             raise ApplicationError("This run has no failed items.")
         progress = run.progress

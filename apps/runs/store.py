@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from apps.runs.engine import PHASES
 from apps.runs.engine.ports import ItemRef, LeaseLost, PlanLink, Recorded, Stop
-from apps.runs.models import IdMapEntry, Run, RunError, RunItem, RunLink, RunSample
+from apps.runs.models import IdMapEntry, Run, RunError, RunItem, RunLink, RunSample, VerificationDifference
 
 BULK = 500
 
@@ -339,7 +339,7 @@ class RunStore:
                 run.progress["sprints"]["total"] = self._map("sprints").count() if not self.preview else \
                     run.progress["structure"].get("done", 0)
             elif to == "verify":
-                run.progress["verify"]["total"] = 1
+                run.progress["verify"]["total"] = 1 if self.preview else created.count()
             elif to == "done":
                 run.state = Run.State.FINISHED
                 run.finished_at = timezone.now()
@@ -348,23 +348,94 @@ class RunStore:
             run.updated_at = timezone.now()
             run.save()
 
-    def verify(self) -> None:
-        """What the id map says against the plan: every planned item written once or accounted for."""
-        with transaction.atomic():
-            run = self._hold()
-            counts = dict(self._items().values_list("state").annotate(n=Count("id")).values_list("state", "n"))
-            duplicates = (self._map("items").exclude(destination_id="").values("destination_id")
-                          .annotate(n=Count("id")).filter(n__gt=1).count())
-            run.stats = {**(run.stats or {}), "verify": {
-                "planned": sum(counts.values()), "created": counts.get("created", 0),
+    def _id_map_summary(self) -> dict:
+        counts = dict(self._items().values_list("state").annotate(n=Count("id")).values_list("state", "n"))
+        duplicates = (self._map("items").exclude(destination_id="").values("destination_id")
+                      .annotate(n=Count("id")).filter(n__gt=1).count())
+        return {"planned": sum(counts.values()), "created": counts.get("created", 0),
                 "failed": counts.get("failed", 0), "skipped": counts.get("skipped", 0),
                 "pending": counts.get("pending", 0) + counts.get("sending", 0),
                 "adopted": self._map("items").filter(adopted=True).count(),
                 "duplicate_destination_ids": duplicates,
-                "links": self._map("links").count(), "remote_links": self._map("remote_links").count()}}
+                "links": self._map("links").count(), "remote_links": self._map("remote_links").count()}
+
+    def verify(self) -> None:
+        """What the id map says against the plan: every planned item written once or accounted for (a
+        preview's verification; a live run reads the destination back, see verify_record)."""
+        with transaction.atomic():
+            run = self._hold()
+            run.stats = {**(run.stats or {}), "verify": self._id_map_summary()}
             run.progress["verify"]["done"] = 1
             run.save(update_fields=["stats", "progress"])
+
+    # -- verification (engine/verify.py) -----------------------------------------------------------------
+    def links_touching(self, source_ids) -> list[PlanLink]:
+        ids = list(source_ids)
+        found = {}
+        for start in range(0, len(ids), BULK):
+            chunk = ids[start:start + BULK]
+            for row in RunLink.unscoped.filter(Q(from_source_id__in=chunk) | Q(to_source_id__in=chunk),
+                                               run_id=self.run.pk):
+                found[row.pk] = PlanLink(row.link_type, row.from_source_id, row.to_source_id)
+        return list(found.values())
+
+    def _differences_save(self, run: Run, differences) -> None:
+        VerificationDifference.unscoped.bulk_create(
+            [VerificationDifference(organisation_id=run.organisation_id, run_id=run.pk, source_id=d.source_id[:120],
+                                    destination_key=d.destination_key[:120], check_name=d.check, kind=d.kind,
+                                    announced=d.announced, explanation=d.explanation[:500]) for d in differences],
+            batch_size=BULK, ignore_conflicts=True)
+
+    def verify_record(self, *, differences, cursor: dict, checked: int, requests: int = 0) -> None:
+        """One slice of the verification: its differences, the items it checked and the checkpoint, together."""
+        with transaction.atomic():
+            run = self._hold()
+            self._differences_save(run, differences)
+            run.progress["verify"]["done"] = run.progress["verify"].get("done", 0) + checked
+            run.cursor = {**(run.cursor or {}), "verify": cursor}
+            run.stats = {**(run.stats or {}), "requests": (run.stats or {}).get("requests", 0) + requests}
+            run.updated_at = timezone.now()
+            run.save(update_fields=["progress", "cursor", "stats", "updated_at"])
+
+    def verify_finish(self, *, differences, requests: int = 0) -> None:
+        """The planned items that never reached the destination, the duplicates found, and the summary."""
+        from apps.runs.engine.verify import MISSING, Difference
+
+        with transaction.atomic():
+            run = self._hold()
+            unsettled = [Difference(item.source_id, "", "exists", MISSING,
+                                    f"Not written: {item.error_code or 'failed'} in the {item.error_phase or 'items'} "
+                                    "phase (see the run's errors)." if item.state == RunItem.State.FAILED else
+                                    "Not written: the run never settled this item.")
+                         for item in self._items().filter(state__in=[RunItem.State.FAILED, RunItem.State.PENDING,
+                                                                     RunItem.State.SENDING]).only(
+                             "source_id", "state", "error_code", "error_phase")]
+            self._differences_save(run, [*unsettled, *differences])
+            run.stats = {**(run.stats or {}), "verify": self._id_map_summary(),
+                         "verification": verification_summary(run),
+                         "requests": (run.stats or {}).get("requests", 0) + requests}
+            run.updated_at = timezone.now()
+            run.save(update_fields=["stats", "updated_at"])
 
 
 def phase_index(phase: str) -> int:
     return PHASES.index(phase) if phase in PHASES else len(PHASES)
+
+def verification_summary(run: Run) -> dict:
+    """Items checked, matched, differing and missing, and the differences by check (announced apart)."""
+    rows = VerificationDifference.unscoped.filter(run_id=run.pk)
+    missing = set(rows.filter(check_name="exists", kind="missing").values_list("source_id", flat=True))
+    differing = set(rows.exclude(Q(check_name="exists", kind="missing") | Q(check_name="duplicate"))
+                    .values_list("source_id", flat=True))
+    checked = int((run.progress or {}).get("verify", {}).get("done", 0))
+    failed = RunItem.unscoped.filter(run_id=run.pk, state__in=[RunItem.State.FAILED, RunItem.State.PENDING,
+                                                                 RunItem.State.SENDING]).count()
+    by_check = {}
+    for check, announced, n in rows.values_list("check_name", "announced").annotate(n=Count("id")).order_by():
+        entry = by_check.setdefault(check, {"unexplained": 0, "announced": 0})
+        entry["announced" if announced else "unexplained"] += n
+    return {"items_checked": checked + failed, "matched": checked + failed - len(missing | differing),
+            "differing": len(differing - missing), "missing": len(missing),
+            "duplicates": rows.filter(check_name="duplicate").count(),
+            "differences": rows.count(), "unexplained": rows.filter(announced=False).count(),
+            "announced": rows.filter(announced=True).count(), "by_check": dict(sorted(by_check.items()))}

@@ -12,6 +12,8 @@ urlpatterns = [
     path("<int:run_id>/", views.run_detail, name="detail"),
     path("<int:run_id>/progress/", views.run_progress, name="progress"),
     path("<int:run_id>/audit/", views.run_audit, name="audit"),
+    path("<int:run_id>/report/", views.run_report, name="report"),
+    path("<int:run_id>/report.csv", views.run_report_csv, name="report-csv"),
     path("<int:run_id>/item/", views.run_item, name="item"),
     path("<int:run_id>/<str:action>/", views.run_control, name="control"),
 ]

@@ -1,12 +1,12 @@
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.accounts.decorators import organisation_required
 from apps.core.exceptions import ApplicationError
-from apps.runs import selectors, services
+from apps.runs import selectors, services, verification
 from apps.runs.models import Run
 
 CONTROLS = ("pause", "resume", "cancel", "retry", "rollback")
@@ -100,6 +100,25 @@ def run_progress(request, run_id: int):
     """The live part of a run's page, polled by htmx while the run is going."""
     run = _run_or_404(request, run_id)
     return render(request, "runs/_progress.html", _detail_context(run))
+
+
+@organisation_required
+def run_report(request, run_id: int):
+    """The verification report: the summary, then every difference, the unexplained ones first."""
+    run = _run_or_404(request, run_id)
+    differences = verification.report_differences(run=run)
+    return render(request, "runs/report.html", {
+        "run": run, "summary": verification.report_summary(run=run), "verify": (run.stats or {}).get("verify"),
+        "unexplained": differences.filter(announced=False)[:500], "announced": differences.filter(announced=True)[:500],
+    })
+
+
+@organisation_required
+def run_report_csv(request, run_id: int):
+    run = _run_or_404(request, run_id)
+    response = StreamingHttpResponse(verification.report_csv_rows(run=run), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{verification.report_filename(run)}"'
+    return response
 
 
 @organisation_required

@@ -497,8 +497,14 @@ class Engine:
 
     # -- verify -------------------------------------------------------------------------------------------
     def phase_verify(self) -> StepResult:
-        self.store.verify()
-        return StepResult("verify", phase_done=True)
+        """A preview checks its plan; a live run reads the destination back (engine/verify.py)."""
+        if self.preview or not hasattr(self.destination, "read_back"):
+            self.store.verify()
+            return StepResult("verify", phase_done=True)
+        from apps.runs.engine.verify import Verifier
+
+        units, done = Verifier(self).step()
+        return StepResult("verify", units=units, phase_done=done)
 
 
 def _reason(error) -> str:

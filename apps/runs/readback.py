@@ -1,0 +1,71 @@
+"""The destination read back for the verification (engine/verify.py), on the Jira connector's read side:
+issues by id parsed into neutral records, their files streamed, the issues a run created found by the
+`migrayt.source` property. Mixed into adapters.JiraDestination; no Django here."""
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from apps.connections.connectors import records
+from apps.connections.connectors.jira import parse
+from apps.connections.connectors.jira.payloads import SPRINT_CUSTOM_TYPE
+from apps.runs.engine.verify import ReadBack
+
+
+def _refs(*values) -> frozenset[str]:
+    return frozenset(str(v) for v in values if v not in (None, ""))
+
+
+def _sprint_ids(value) -> tuple[str, ...]:
+    out = []
+    for entry in value if isinstance(value, list) else [value] if value else []:
+        if isinstance(entry, dict) and entry.get("id") is not None:
+            out.append(str(entry["id"]))
+        elif isinstance(entry, int | str) and str(entry).isdigit():
+            out.append(str(entry))
+        elif isinstance(entry, str) and "id=" in entry:  # Data Center's "…Sprint@…[id=12,…]"
+            out.append(entry.split("id=", 1)[1].split(",", 1)[0])
+    return tuple(out)
+
+
+class JiraReadBack:
+    """engine.verify's part of the DestinationPort. Needs `self.writer` (a JiraWriter) and `self.project`."""
+
+    def _sprint_field(self) -> str:
+        return next((fid for fid, schema in self.writer.fields_schema().items()
+                     if schema.get("custom") == SPRINT_CUSTOM_TYPE), "")
+
+    def read_back(self, destination_ids: list[str]) -> dict[str, ReadBack]:
+        """{destination id: ReadBack} of those issues that exist; a deleted one is simply absent."""
+        reader = self.writer.connector
+        wanted = [str(i) for i in destination_ids if i]
+        bodies = reader.issues_bulk(wanted) if wanted else []
+        sprint_field = self._sprint_field()
+        out = {}
+        for body in bodies:
+            item, _, attachments, _ = parse.issue(body, text_format=reader.text_format, project_key=self.project)
+            fields = body.get("fields") or {}
+            links = []
+            for entry in fields.get("issuelinks") or []:
+                far = entry.get("outwardIssue") or entry.get("inwardIssue") or {}
+                kind = entry.get("type") or {}
+                links.append((_refs(kind.get("id"), kind.get("name"), kind.get("inward"), kind.get("outward")),
+                              str(far.get("id", ""))))
+            out[item.source_id] = ReadBack(
+                destination_id=item.source_id, key=item.key, item=item,
+                type_refs=_refs((fields.get("issuetype") or {}).get("id"), (fields.get("issuetype") or {}).get("name")),
+                status_refs=_refs((fields.get("status") or {}).get("id"), (fields.get("status") or {}).get("name")),
+                priority_refs=_refs((fields.get("priority") or {}).get("id"), (fields.get("priority") or {}).get("name")),
+                links=tuple(links),
+                component_ids=tuple(str(c.get("id")) for c in fields.get("components") or [] if isinstance(c, dict)),
+                sprint_ids=_sprint_ids(fields.get(sprint_field)) if sprint_field else (),
+                attachments=tuple(attachments), comment_count=int(item.comment_count or 0))
+        return out
+
+    def attachment_chunks(self, attachment: records.Attachment) -> Iterator[bytes]:
+        return self.writer.connector.attachment_chunks(attachment)
+
+    def created_by_run(self, *, since: datetime, run_uid: str) -> Iterator[tuple[str, str, str]]:
+        """(issue id, key, source id) of every issue in the project carrying this run's property."""
+        for issue_id, key, value in self.writer.created_with_source(project=self.project, since=since):
+            if str(value.get("run_id", "")) == run_uid:
+                yield issue_id, key, str(value.get("source_id", ""))
