@@ -1003,15 +1003,22 @@ def _parse_datetime(value, name, errors):
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def sprint_create(*, site: SandboxSite, payload) -> JiraSprint:
+def _named_body(payload, *, empty: str, too_long: str, limit: int) -> tuple[FieldErrors, str]:
+    """The errors so far and the name of a create body that needs a name (sprint, component, version)."""
     if not isinstance(payload, dict):
         raise jira_error(400, "Can not deserialize the request body: expected an object.")
     errors = FieldErrors()
     name = payload.get("name")
     if not isinstance(name, str) or not name.strip():
-        errors["name"] = "The sprint name can not be empty."
-    elif len(name) > 30:
-        errors["name"] = "The sprint name must not exceed 30 characters."
+        errors["name"] = empty
+    elif len(name) > limit:
+        errors["name"] = too_long
+    return errors, name if isinstance(name, str) else ""
+
+
+def sprint_create(*, site: SandboxSite, payload) -> JiraSprint:
+    errors, name = _named_body(payload, empty="The sprint name can not be empty.",
+                               too_long="The sprint name must not exceed 30 characters.", limit=30)
     board = JiraBoard.objects.filter(site=site, pk=payload.get("originBoardId")).first() \
         if isinstance(payload.get("originBoardId"), int) else None
     if board is None:
@@ -1112,14 +1119,8 @@ def component_create(*, project: JiraProject, name: str, description: str = "", 
 def component_add(*, site: SandboxSite, payload) -> JiraComponent:
     """POST /component: a component of a project, its name unique in the project (case-insensitive, as
     Jira compares them)."""
-    if not isinstance(payload, dict):
-        raise jira_error(400, "Can not deserialize the request body: expected an object.")
-    errors = FieldErrors()
-    name = payload.get("name")
-    if not isinstance(name, str) or not name.strip():
-        errors["name"] = "The component name must not be empty."
-    elif len(name) > 255:
-        errors["name"] = "The component name must not exceed 255 characters."
+    errors, name = _named_body(payload, empty="The component name must not be empty.",
+                               too_long="The component name must not exceed 255 characters.", limit=255)
     if payload.get("project") in (None, ""):
         errors["project"] = "The project key must be specified."
     description = payload.get("description", "")
@@ -1148,14 +1149,8 @@ def component_add(*, site: SandboxSite, payload) -> JiraComponent:
 def version_add(*, site: SandboxSite, payload) -> JiraVersion:
     """POST /version: a version of a project (projectId, or the deprecated project key), its name unique in
     the project."""
-    if not isinstance(payload, dict):
-        raise jira_error(400, "Can not deserialize the request body: expected an object.")
-    errors = FieldErrors()
-    name = payload.get("name")
-    if not isinstance(name, str) or not name.strip():
-        errors["name"] = "You must specify a valid version name"
-    elif len(name) > 255:
-        errors["name"] = "The version name must not exceed 255 characters."
+    errors, name = _named_body(payload, empty="You must specify a valid version name",
+                               too_long="The version name must not exceed 255 characters.", limit=255)
     description = payload.get("description", "")
     if not isinstance(description, str):
         errors["description"] = "The description must be a string."
