@@ -27,6 +27,14 @@ def _sprint_ids(value) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _comment_ids(comment) -> tuple[str, ...] | None:
+    """The ids of the issue's comments, when the issue lists all of them (ids only: no comment is kept)."""
+    if not isinstance(comment, dict):
+        return None
+    listed = [str(c.get("id")) for c in comment.get("comments") or [] if isinstance(c, dict)]
+    return tuple(listed) if len(listed) >= int(comment.get("total") or 0) else None
+
+
 class JiraReadBack:
     """engine.verify's part of the DestinationPort. Needs `self.writer` (a JiraWriter) and `self.project`."""
 
@@ -58,7 +66,8 @@ class JiraReadBack:
                 links=tuple(links),
                 component_ids=tuple(str(c.get("id")) for c in fields.get("components") or [] if isinstance(c, dict)),
                 sprint_ids=_sprint_ids(fields.get(sprint_field)) if sprint_field else (),
-                attachments=tuple(attachments), comment_count=int(item.comment_count or 0))
+                attachments=tuple(attachments), comment_count=int(item.comment_count or 0),
+                comment_ids=_comment_ids(fields.get("comment")))
         return out
 
     def attachment_chunks(self, attachment: records.Attachment) -> Iterator[bytes]:

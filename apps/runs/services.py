@@ -36,7 +36,7 @@ def _audit(run: Run, action: str, *, actor=None, actor_kind: str | None = None, 
                  action=action, target=run, data={"kind": run.kind, "phase": run.phase, **data})
 
 
-def _webhook(run: Run, event: str) -> None:
+def _webhook(run: Run, event: str, extra: dict | None = None) -> None:
     """Tell the organisation's webhook endpoints (apps/webhooks): ids and counts only, sent after commit. A
     problem with webhooks is logged and never touches the run."""
     from django.db.models import Count
@@ -48,6 +48,7 @@ def _webhook(run: Run, event: str) -> None:
         webhook_event_emit(organisation=run.organisation, event=event, payload={
             "run_id": run.pk, "run_uid": str(run.uid), "kind": run.kind, "state": run.state, "phase": run.phase,
             "items": {str(state): int(n) for state, n in counts.items()}, "error_code": run.error_code or None,
+            **(extra or {}),
         })
     except Exception:
         logger.exception("run %s: the %s webhook could not be queued", run.pk, event)
@@ -282,7 +283,8 @@ def _step_finish(run_id: int, owner: str, step: int, outcome: str, countdown: fl
             summary = (run.stats or {}).get("verification") or {}
             _audit(run, "run.report_ready", actor_kind="system",
                    **{k: summary.get(k) for k in ("items_checked", "matched", "differing", "missing", "unexplained")})
-            _webhook(run, "run.report_ready")  # the verify phase ran: the report is there to read
+            # the verify phase ran: the report is there to read (its counts in the payload)
+            _webhook(run, "run.report_ready", {"verification": {k: v for k, v in summary.items() if k != "by_check"}})
         if outcome == "continued" and run.is_active:
             run_enqueue(run=run, countdown=countdown)
 

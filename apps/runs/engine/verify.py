@@ -53,6 +53,7 @@ class ReadBack:
     sprint_ids: tuple[str, ...] = ()
     attachments: tuple[records.Attachment, ...] = ()
     comment_count: int = 0
+    comment_ids: tuple[str, ...] | None = None  # None: the destination did not list them all
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,12 @@ class Expected:
     parent_key: str = ""
     links: list[tuple[str, str, str]] = field(default_factory=list)  # (link type, far destination id, key)
     sprint_id: str = ""
-    comment_count: int | None = None  # None: comments are not carried by this run
+    comment_count: int | None = None  # None: neither comments nor history are carried by this run
+    history_ids: list[str] | None = None  # the history comments the run recorded; None: history not carried
+    history_batches: int = 0  # how many the source's revisions make
     attachments: list[tuple[str, int | None, str]] | None = None  # (name, size, sha256) or None: not carried
     over_limit: int = 0  # of those, over the destination's limit (announced in the preview)
+    description_rewritten: bool = False  # the attachments phase showed its images from the destination
     announced: set[str] = field(default_factory=set)
 
 
@@ -146,7 +150,7 @@ def compare(expected: Expected, actual: ReadBack | None, digests: dict[str, str]
         out.append(diff("summary", DIFFERS, f"The summary differs: {len(write.summary or '')} characters expected "
                                             f"(sha256 {_digest(write.summary or '')}), {len(item.title or '')} found "
                                             f"(sha256 {_digest(item.title or '')})."))
-    out += _description(write.description, item.description, diff)
+    out += _description(write.description, item.description, diff, rewritten=expected.description_rewritten)
     if write.priority and write.priority not in actual.priority_refs:
         out.append(diff("priority", DIFFERS, f"Expected priority “{write.priority}”, found "
                                              f"“{_name(actual.priority_refs) or 'none'}”."))
@@ -181,6 +185,13 @@ def compare(expected: Expected, actual: ReadBack | None, digests: dict[str, str]
                         f"Expected {expected.comment_count} comment(s), found {actual.comment_count}."))
     if expected.attachments is not None:
         out += _attachments(expected, actual, digests or {}, diff)
+    if expected.history_ids is not None and expected.history_batches:
+        recorded = len(expected.history_ids)
+        present = recorded if actual.comment_ids is None else sum(1 for c in expected.history_ids
+                                                                  if c in actual.comment_ids)
+        if present < expected.history_batches:
+            out.append(diff("history", MISSING, f"Expected {expected.history_batches} history comment(s) from the "
+                                                f"source's revisions; {recorded} recorded, {present} found."))
     return out
 
 
@@ -209,7 +220,7 @@ def _links(expected: Expected, actual: ReadBack, diff) -> list[Difference]:
                                 f"{'; '.join(missing[:10]) or 'none'}. Not expected: {'; '.join(extra[:10]) or 'none'}.")]
 
 
-def _description(want, have, diff) -> list[Difference]:
+def _description(want, have, diff, *, rewritten: bool = False) -> list[Difference]:
     if _empty(want):
         return []
     if _empty(have):
@@ -219,7 +230,9 @@ def _description(want, have, diff) -> list[Difference]:
     if want_format != have_format:
         return [diff("description", DIFFERS, f"Expected {want_format}, found {have_format}.")]
     # What the run wrote comes first; a later phase may add to the end (a history section, rewritten images).
-    if have_blocks[:len(want_blocks)] != want_blocks:
+    # Images shown from the destination (a rewritten description) change some blocks' kind, not their number.
+    shape = (lambda blocks: ["block"] * len(blocks)) if rewritten else list
+    if shape(have_blocks)[:len(want_blocks)] != shape(want_blocks):
         return [diff("description", DIFFERS, f"Expected {len(want_blocks)} block(s) ({_blocks(want_blocks)}), "
                                              f"found {len(have_blocks)} ({_blocks(have_blocks)}); sizes {want_len} and "
                                              f"{have_len}.")]
@@ -247,16 +260,16 @@ def _attachments(expected: Expected, actual: ReadBack, digests: dict[str, str], 
             wrong.append(f"{size} bytes expected, {same.size_bytes} found")
         else:
             wrong.append(f"sha256 {sha[:12]} expected, {found[:12]} found ({size} bytes)")
-    extra = len(pool)
-    if not missing and not wrong and not extra:
+    # Files left in the pool are not differences: the run also uploads the images shown inline in comments.
+    if not missing and not wrong:
         return []
     total = len(expected.attachments or [])
     over = expected.over_limit
     text = (f"Expected {total} attachment(s), found {len(actual.attachments)}: {missing} missing"
-            f"{f' ({over} over the size limit)' if over else ''}, {extra} not expected"
+            f"{f' ({over} over the size limit)' if over else ''}"
             f"{'; ' + '; '.join(wrong[:5]) if wrong else ''}.")
-    kind = MISSING if missing and not wrong and not extra else DIFFERS
-    explained = bool(over) and missing <= over and not wrong and not extra
+    kind = MISSING if missing and not wrong else DIFFERS
+    explained = bool(over) and missing <= over and not wrong
     return [Difference(expected.source_id, expected.destination_key, "attachments", kind, text[:500],
                        explained or "attachments" in expected.announced)]
 
@@ -304,6 +317,8 @@ class Verifier:
         sprints = self.store.mapped("sprints")
         subtasks = set(self.engine._subtask_types())
         read = self.destination.read_back([ref.destination_id for ref in refs])
+        history = self.store.mapped("history") if "history" in self.carried else {}
+        rewritten = self.store.mapped("descriptions") if "attachments" in self.carried else {}
         limit = self.destination.attachment_limit_bytes if "attachments" in self.carried else None
         out: list[Difference] = []
         for ref in refs:
@@ -318,7 +333,8 @@ class Verifier:
             if draft.write is None:
                 continue
             expected = Expected(ref.source_id, ref.destination_key, draft.write, parent_id, parent_key,
-                                announced=announced_checks(draft.warnings))
+                                announced=announced_checks(draft.warnings),
+                                description_rewritten=ref.source_id in rewritten)
             for link in links:
                 if ref.source_id not in (link.from_source_id, link.to_source_id):
                     continue
@@ -329,8 +345,13 @@ class Verifier:
                 expected.links.append((target, *ends[far]))
             if draft.sprint_source_id and ref.type_id not in subtasks:
                 expected.sprint_id = sprints.get(draft.sprint_source_id, "")
-            if "comments" in self.carried:
-                expected.comment_count = int(item.comment_count or 0)
+            if "comments" in self.carried or "history" in self.carried:
+                expected.comment_count = int(item.comment_count or 0) if "comments" in self.carried else 0
+            if "history" in self.carried:
+                expected.history_batches = self.history_batches(item.source_id)
+                expected.history_ids = [cid for key, cid in history.items()
+                                        if key.startswith(f"history:{ref.source_id}:")]
+                expected.comment_count += expected.history_batches
             actual = read.get(ref.destination_id)
             digests: dict[str, str] = {}
             if "attachments" in self.carried:
@@ -350,6 +371,12 @@ class Verifier:
                         digests[attachment.source_id] = sha256_of(self.destination.attachment_chunks(attachment))
             out += compare(expected, actual, digests)
         return out
+
+    def history_batches(self, source_id: str) -> int:
+        """How many history comments the item's revisions make, cut the way the history phase cuts them."""
+        from apps.runs import changelog
+
+        return len(changelog.changelog_batches(changelog.change_rows(self.source.revisions_of(source_id))))
 
     def duplicates(self) -> list[Difference]:
         """Issues carrying one of this run's source ids that the id map does not name: written twice."""
