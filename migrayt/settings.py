@@ -340,6 +340,8 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_DEFAULT_QUEUE", "migrayt")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # How often a worker records that it is alive, and how old that record may be before /healthz worries.
 WORKER_HEARTBEAT_SECONDS = env_int("MIGRAYT_WORKER_HEARTBEAT_SECONDS", 15, minimum=1)
+# Every worker sends runs.purge_expired_previews this often (migrayt/celery.py PeriodicTasksStep).
+RUNS_PURGE_EVERY_SECONDS = env_int("MIGRAYT_RUNS_PURGE_EVERY_SECONDS", 3600, minimum=1)
 WORKER_STALE_SECONDS = env_int("MIGRAYT_WORKER_STALE_SECONDS", 90, minimum=1)
 if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
     raise ConfigurationError("CELERY_TASK_SOFT_TIME_LIMIT must be shorter than CELERY_TASK_TIME_LIMIT.")
