@@ -303,6 +303,34 @@ class LinkWrite:
     to_id: str
 
 
+def repeated_source_ids(items: list) -> dict[int, "WriteResult"]:
+    """{index: refusal} for every write whose source id came earlier in the same call: written once."""
+    seen: set[str] = set()
+    refused = {}
+    for index, item in enumerate(items):
+        if item.source_id in seen:
+            refused[index] = WriteResult(source_id=item.source_id, error=WriteError(
+                ErrorCategory.PERMANENT, "duplicate_source_id",
+                "This source id appears twice in one write; it was written once."))
+        seen.add(item.source_id)
+    return refused
+
+
+@dataclass(frozen=True)
+class RevisionWrite:
+    """One entry of an item's history written as it happened, where the destination can hold it (Azure
+    DevOps with bypassRules): `fields` maps destination field ids to their new values, `note` is HTML for what
+    the destination has no field for (or a comment's text, with `is_comment`). `author` is a destination
+    identity; `changed_at` must be later than the item's previous revision."""
+
+    source_id: str  # the source changelog entry or comment id
+    changed_at: datetime
+    author: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+    is_comment: bool = False
+
+
 @dataclass(frozen=True)
 class WriteResult:
     source_id: str

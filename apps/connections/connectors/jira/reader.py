@@ -313,6 +313,44 @@ class JiraReader(Source):
                 last = chunk[-1]
                 yield records.StateCheckpoint("revisions", {"last_id": last})
 
+    def sprint_field_id(self) -> str:
+        """The id of the site's sprint field (Jira Software's gh-sprint custom field), or ""."""
+        for body in self.http.get_json(self._api("field")) or []:
+            if (body.get("schema") or {}).get("custom") == "com.pyxis.greenhopper.jira:gh-sprint":
+                return str(body.get("id"))
+        return ""
+
+    def sprints(self, project: str) -> list[records.Iteration]:
+        return self._sprints(project)
+
+    def components(self, project: str) -> list[records.Area]:
+        return [parse.component(c) for c in self._optional(self._api(f"project/{self._q(project)}/components")) or []]
+
+    def people(self, project: str) -> list[records.Person]:
+        return self._assignable(project)
+
+    def changelogs_of(self, ids: list) -> dict[str, list[records.Revision]]:
+        """The changelog of each issue (by id), oldest entry first: the engine's history replay."""
+        out: dict[str, list[records.Revision]] = {str(i): [] for i in ids}
+        for start in range(0, len(ids), CHANGELOG_BULK if self.cloud else PAGE):
+            for revision in self._changelogs_of([int(i) for i in ids[start:start + (CHANGELOG_BULK if self.cloud else PAGE)]]):
+                out.setdefault(revision.work_item_id, []).append(revision)
+        for entries in out.values():
+            entries.sort(key=lambda r: (r.changed_at is None, r.changed_at, r.number))
+        return out
+
+    def comments_of(self, issue_id) -> list[records.Comment]:
+        """Every comment of one issue, oldest first."""
+        out, start = [], 0
+        while True:
+            body = self.http.get_json(self._api(f"issue/{self._q(issue_id)}/comment"),
+                                      params={"startAt": str(start), "maxResults": str(COMMENTS_PAGE), "orderBy": "created"})
+            values = body.get("comments") or []
+            out += [parse.comment(value, str(issue_id), self.text_format) for value in values]
+            start += len(values)
+            if not values or start >= int(body.get("total") or 0):
+                return out
+
     def _changelogs_of(self, ids: list[int]) -> Iterator[records.Revision]:
         if not self.cloud:
             issues, _, _ = self._search_page(f"id in ({', '.join(map(str, ids))}) ORDER BY id ASC", fields=["id"],

@@ -1,0 +1,227 @@
+"""The engine's ports on real connectors the other way round: Jira (Cloud or Data Center) as the source,
+Azure DevOps as the destination (adapters.py holds Azure DevOps -> Jira). Thin: every vendor detail stays in
+the connectors."""
+
+import dataclasses
+import re
+from datetime import datetime
+from urllib.parse import quote
+
+from apps.connections.connectors import records
+from apps.connections.connectors.errors import PermanentError
+from apps.mappings.transforms import ImageTarget
+from apps.runs.engine.ports import SourceIteration
+
+
+def _latest_sprint_id(value) -> str:
+    """The sprint an issue is in now: the last of its sprints (Cloud: objects; older Data Center: strings
+    "com.atlassian.greenhopper.service.sprint.Sprint@…[id=12,…]")."""
+    values = value if isinstance(value, list) else [value] if value else []
+    for entry in reversed(values):
+        if isinstance(entry, dict) and entry.get("id") is not None:
+            return str(entry["id"])
+        match = re.search(r"\bid=(\d+)", str(entry))
+        if match:
+            return match.group(1)
+        if isinstance(entry, int | str) and str(entry).isdigit():
+            return str(entry)
+    return ""
+
+
+class JiraSource:
+    """engine.ports.SourcePort over the Jira reader (Cloud or Data Center), with what the history replay
+    needs: each issue's changelog and comments."""
+
+    def __init__(self, connector, *, project: str, condition: str = ""):
+        self.connector = connector
+        self.project = project
+        self.condition = condition
+        self._cache: dict[str, object] = {}
+        self._keys: dict[str, str] = {}
+
+    def _cached(self, key: str, load):
+        if key not in self._cache:
+            self._cache[key] = load()
+        return self._cache[key]
+
+    def _sprint_field(self) -> str:
+        return self._cached("sprint_field", self.connector.sprint_field_id)
+
+    def _enrich(self, item: records.WorkItem) -> records.WorkItem:
+        """Components are the issue's areas, its current sprint its iteration (the neutral fields the engine
+        plans and maps by)."""
+        components = item.fields.get("components") or []
+        if components and not item.area_id and isinstance(components[0], dict):
+            item.area_id = str(components[0].get("id", ""))
+        sprint_field = self._sprint_field()
+        if sprint_field and not item.iteration_id:
+            item.iteration_id = _latest_sprint_id(item.fields.get(sprint_field))
+        self._keys[item.source_id] = item.key
+        return item
+
+    def read_items(self, state: dict):
+        for record in self.connector.read("work_items", state or {}, project=self.project):
+            yield self._enrich(record) if isinstance(record, records.WorkItem) else record
+
+    def items_by_ids(self, ids: list[str]) -> list[records.WorkItem]:
+        from apps.connections.connectors.jira import parse
+
+        return [self._enrich(parse.issue(body, text_format=self.connector.text_format, project_key=self.project)[0])
+                for body in self.connector.issues_bulk([i for i in ids if str(i).isdigit()])]
+
+    def item_url(self, source_id: str) -> str:
+        if source_id not in self._keys:
+            self.items_by_ids([source_id])
+        key = self._keys.get(source_id) or source_id
+        return f"{self.connector.config.base_url.rstrip('/')}/browse/{quote(key)}"
+
+    def iterations(self) -> list[SourceIteration]:
+        return [SourceIteration(i.source_id, i.name, i.start, i.finish, i.state, i.goal)
+                for i in self._cached("sprints", lambda: self.connector.sprints(self.project))]
+
+    def areas(self) -> list[records.Area]:
+        return list(self._cached("components", lambda: self.connector.components(self.project)))
+
+    def revisions_bulk(self, ids: list[str]) -> dict[str, list[records.Revision]]:
+        return self.connector.changelogs_of([i for i in ids if str(i).isdigit()])
+
+    def revisions_of(self, source_id: str) -> list[records.Revision]:
+        return self.revisions_bulk([source_id]).get(str(source_id), [])
+
+    def comments_of(self, source_id: str) -> list[records.Comment]:
+        return self.connector.comments_of(source_id)
+
+    def items_with_attachments(self, ids: list[str]):
+        from apps.connections.connectors.jira import parse
+
+        found = []
+        for body in self.connector.issues_bulk([i for i in ids if str(i).isdigit()]):
+            item, _, attachments, _ = parse.issue(body, text_format=self.connector.text_format, project_key=self.project)
+            found.append((self._enrich(item), attachments))
+        return found
+
+    def image_attachment(self, src: str, *, item_id: str) -> records.Attachment | None:
+        return None  # Jira's inline images (media ids, "!name.png!") stay text for now; the files are copied
+
+    def attachment_chunks(self, attachment: records.Attachment):
+        return self.connector.attachment_chunks(attachment)
+
+    def people_by_name(self) -> dict[str, str]:
+        """Display name -> account id (Cloud) or user name (Data Center): a changelog names people by name."""
+        people = self._cached("people", lambda: self.connector.people(self.project))
+        return {p.display_name: p.source_id for p in people if p.display_name}
+
+    def sprint_field(self) -> str:
+        return self._sprint_field()
+
+
+class AdoDestination:
+    """engine.ports.DestinationPort over the Azure DevOps writer. Azure DevOps keeps history as it happened
+    (`replays_history`); parents are set after every item's history (`parents_late`), since a child's parent
+    link writes a revision on the parent, dated now, and Azure DevOps then refuses the parent's older
+    history. Sprints are iterations (their dates say past, current or future), set on the item at creation:
+    filling, starting and closing them are nothing to do."""
+
+    kind = "azure_devops"
+    bulk_size = 50
+    replays_history = True
+    parents_late = True
+    attachment_limit_bytes = 130 * 1024 * 1024
+
+    def __init__(self, writer, *, project: str, parallel: int = 4, iteration_parent: str = ""):
+        self.writer = writer
+        self.project = project
+        self.parallel = parallel
+        self.iteration_parent = iteration_parent  # where sprints go, relative to the project's root iteration
+
+    def request_count(self) -> int:
+        return self.writer.http.stats.total
+
+    def create_items(self, items):
+        return self.writer.create_items([dataclasses.replace(i, parent_id="", parent_key="") for i in items],
+                                        project=self.project)
+
+    def find_created(self, *, since: datetime, source_ids, run_uid: str):
+        return self.writer.reconcile_created(project=self.project, source_ids=source_ids, run_id=run_uid)
+
+    def transition(self, *, destination_id: str, status: str) -> None:
+        self.writer.state_set(destination_id, status)
+
+    def link(self, link: records.LinkWrite) -> records.WriteResult:
+        return self.writer.link_add(link)
+
+    def remote_link(self, *, destination_id: str, global_id: str, url: str, title: str) -> str:
+        return self.writer.hyperlink_ensure(destination_id, url=url, source_id="")
+
+    def parent_link(self, *, destination_id: str, parent_id: str) -> None:
+        self.writer.parent_set(destination_id, parent_id)
+
+    def history_replay(self, *, destination_id: str, revisions: list[records.RevisionWrite]) -> int:
+        return self.writer.history_replay(destination_id, revisions)
+
+    def attachment_upload(self, *, destination_id: str, source_id: str, filename: str, chunks, size: int | None,
+                          mime_type: str = "") -> str:
+        if size is not None and size > self.attachment_limit_bytes:
+            raise PermanentError(f"The file is over Azure DevOps' limit of {self.attachment_limit_bytes // 1048576} MB.",
+                                 code="too_large")
+        return self.writer.attachment_upload(destination_id, source_id=source_id, filename=filename, chunks=chunks,
+                                             project=self.project)
+
+    def attachments_of(self, *, destination_id: str) -> list[tuple[str, str, int]]:
+        return self.writer.attachments(destination_id)
+
+    def image_target(self, *, attachment_id: str, filename: str) -> ImageTarget:
+        return ImageTarget(url=attachment_id)
+
+    def description_set(self, *, destination_id: str, body) -> None:
+        self.writer.description_set(destination_id, str(body or ""))
+
+    def component(self, *, name: str) -> str:
+        return self.writer.node_ensure(project=self.project, structure="Areas", name=name)
+
+    def sprint_find(self, *, name: str) -> str | None:
+        return None  # node_ensure finds by path before it creates
+
+    def sprint_create(self, *, name, start, finish, goal, source_id) -> str:
+        return self.writer.node_ensure(project=self.project, structure="Iterations", name=name, start=start,
+                                       finish=finish, parent_path=self.iteration_parent)
+
+    def sprint_add(self, *, sprint_id: str, destination_ids: list[str]) -> None:
+        return None
+
+    def sprint_start(self, *, sprint_id: str, start, finish) -> None:
+        return None
+
+    def sprint_close(self, *, sprint_id: str) -> None:
+        return None
+
+    def delete_item(self, *, destination_id: str) -> None:
+        self.writer.item_delete(destination_id)
+
+
+def engine_to_ado(run, store):
+    """The engine of a run from Jira into Azure DevOps, and what to close after the step (services._engine_for
+    builds the other direction)."""
+    from django.conf import settings
+
+    from apps.connections.connectors.azure_devops.writer import AdoWriter
+    from apps.connections.services import connection_connector
+    from apps.runs.engine.execute import Engine
+    from apps.runs.planjson import plan_from_dict
+
+    source_connector = connection_connector(run.source_connection)
+    closers = [source_connector]
+    destination = None
+    if not run.is_preview:
+        destination_connector = connection_connector(run.destination_connection)
+        closers.append(destination_connector)
+        destination = AdoDestination(AdoWriter(destination_connector, run_id=str(run.uid)),
+                                     project=run.destination_project,
+                                     parallel=getattr(settings, "RUNS_PARALLEL_REQUESTS", 4))
+    engine = Engine(plan=plan_from_dict(run.plan), source=JiraSource(source_connector, project=run.source_project),
+                    destination=destination, store=store, budget_seconds=getattr(settings, "RUNS_SLICE_SECONDS", 20),
+                    reconcile_after=getattr(settings, "RUNS_RECONCILE_AFTER_SECONDS", 60),
+                    type_levels=run.plan.get("destination_type_levels") or {})
+    if run.is_preview:
+        engine.attachment_limit = AdoDestination.attachment_limit_bytes
+    return engine, closers
