@@ -77,6 +77,9 @@ class RunListCreateApi(APIView):
                                       "Counted against the source first; see POST /connections/{id}/scope-count/.")
         options = serializers.DictField(child=serializers.BooleanField(), required=False,
                                         help_text="comments, attachments, links, history: true or false.")
+        adopt_run_id = serializers.IntegerField(required=False, min_value=1,
+                                                help_text="A live run only: the finished live (sample) run whose "
+                                                          "work this run adopts, writing only what it did not.")
 
     @extend_schema(responses=RunOutputSerializer(many=True), summary="Runs and previews of this organisation")
     def get(self, request):
@@ -95,7 +98,8 @@ class RunListCreateApi(APIView):
                                                mapping_version_id=data.validated_data["mapping_version"],
                                                actor_kind=_actor_kind(request),
                                                scope=data.validated_data.get("scope"),
-                                               options=data.validated_data.get("options"))
+                                               options=data.validated_data.get("options"),
+                                               adopt_run_id=data.validated_data.get("adopt_run_id"))
         return Response(RunOutputSerializer(run).data, status=status.HTTP_201_CREATED)
 
 

@@ -63,10 +63,11 @@ def run_payment_required(*, run: Run) -> bool:
 def run_create(*, organisation, actor, kind: str, plan: MappingPlan, source_connection, destination_connection,
                mapping_version_id: int | None = None, type_levels: dict | None = None,
                actor_kind: str | None = None, start: bool = True, scope: dict | None = None,
-               options: dict | None = None) -> Run:
+               options: dict | None = None, adopt_run_id: int | None = None) -> Run:
     """`scope` (apps/connections/scope.py: area_path, types, states, created_from/to, a WIQL `query`, a
     `sample` size) is checked against the source and counted before the run is saved; `options` switch
-    comments, attachments, links and history on or off for this run."""
+    comments, attachments, links and history on or off for this run. `adopt_run_id`: a finished live run
+    (a sample) whose id map this live run takes over, writing only what it did not (apps/runs/adoption.py)."""
     if kind not in Run.Kind.values:
         raise ApplicationError(f"A run is a preview or live, not {kind!r}.")
     for connection, role in ((source_connection, "source"), (destination_connection, "destination")):
@@ -75,13 +76,24 @@ def run_create(*, organisation, actor, kind: str, plan: MappingPlan, source_conn
     if source_connection.kind != "azure_devops" or destination_connection.kind not in ("jira_cloud",
                                                                                        "jira_data_center"):
         raise ApplicationError("This version migrates from Azure DevOps to Jira Cloud or Jira Data Center.")
+    adopted = None
+    if adopt_run_id not in (None, ""):
+        from apps.runs.adoption import run_adoption_check
+
+        adopted = run_adoption_check(organisation=organisation, adopt_run_id=adopt_run_id, kind=kind,
+                                     source_connection=source_connection, destination_connection=destination_connection,
+                                     source_project=plan.source_project, destination_project=plan.destination_project)
     if kind == Run.Kind.LIVE:
         # The id map belongs to a run: a second live run of the same project into the same destination project
-        # would write everything again. Retry the first one's failed items, or roll it back, instead.
+        # would write everything again. Retry the first one's failed items, or roll it back, instead (or adopt
+        # a finished sample run's id map: apps/runs/adoption.py).
+        from apps.runs.adoption import run_adoption_chain
+
         earlier = Run.objects.for_organisation(organisation).filter(
             kind=Run.Kind.LIVE, source_connection=source_connection, destination_connection=destination_connection,
             source_project=plan.source_project, destination_project=plan.destination_project,
-        ).exclude(state__in=[Run.State.ROLLED_BACK, Run.State.CANCELLED]).first()
+        ).exclude(state__in=[Run.State.ROLLED_BACK, Run.State.CANCELLED]).exclude(
+            pk__in=run_adoption_chain(adopted) if adopted else []).first()
         if earlier is not None:
             raise ApplicationError(
                 f"Live run #{earlier.pk} already migrates {plan.source_project} into {plan.destination_project} "
@@ -92,12 +104,20 @@ def run_create(*, organisation, actor, kind: str, plan: MappingPlan, source_conn
     plan_data.update(_run_options(options))
     if scope:
         plan_data["scope"] = _run_scope(scope, source_connection, plan.source_project)
+    if adopted:
+        from apps.runs.adoption import run_adoption_chain
+
+        plan_data["adopted_from"], plan_data["adopted_chain"] = adopted.pk, run_adoption_chain(adopted)
     with transaction.atomic():
         run = Run.objects.create(
             organisation=organisation, kind=kind, plan=plan_data, mapping_version_id=mapping_version_id,
             source_connection=source_connection, destination_connection=destination_connection,
             source_project=plan.source_project, destination_project=plan.destination_project,
             started_by=actor if getattr(actor, "is_authenticated", False) else None, progress=empty_progress())
+        if adopted:
+            from apps.runs.adoption import run_adopt_id_map
+
+            run_adopt_id_map(run=run, earlier=adopted)
         _audit(run, "run.created", actor=actor, actor_kind=actor_kind, mapping_version_id=mapping_version_id)
         if kind == Run.Kind.LIVE and run_payment_required(run=run):
             raise ApplicationError("This run is not paid for yet.")
@@ -126,7 +146,7 @@ def _run_scope(scope: dict, source_connection, project: str) -> dict:
 
 def run_create_from_version(*, organisation, actor, kind: str, mapping_version_id: int,
                             actor_kind: str | None = None, scope: dict | None = None,
-                            options: dict | None = None) -> Run:
+                            options: dict | None = None, adopt_run_id: int | None = None) -> Run:
     from apps.catalog.selectors import catalog_schema
     from apps.mappings.models import MappingVersion
     from apps.mappings.selectors import mapping_version_plan
@@ -152,7 +172,7 @@ def run_create_from_version(*, organisation, actor, kind: str, mapping_version_i
     return run_create(organisation=organisation, actor=actor, kind=kind, plan=plan,
                       source_connection=source_scan.connection, destination_connection=destination_scan.connection,
                       mapping_version_id=version.pk, type_levels=levels, actor_kind=actor_kind, scope=scope,
-                      options=options)
+                      options=options, adopt_run_id=adopt_run_id)
 
 
 def run_enqueue(*, run: Run, countdown: float = 0) -> None:
@@ -191,6 +211,8 @@ def _engine_for(run: Run, store) -> tuple[Engine, list]:
                     type_levels=run.plan.get("destination_type_levels") or {})
     if run.is_preview and destination is not None:
         engine.attachment_limit = destination.attachment_limit_bytes
+    # A sample fills its sprints and leaves starting and closing them to the full run that adopts it.
+    engine.sprint_lifecycle = not (run.plan.get("scope") or {}).get("sample")
     return engine, closers
 
 

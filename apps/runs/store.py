@@ -195,6 +195,8 @@ class RunStore:
         its depth, and the order of creation."""
         rows = list(self._items().values_list("id", "source_id", "parent_source_id", "type_id"))
         by_source = {sid: (parent, type_id) for _, sid, parent, type_id in rows}
+        # Items an adopted run (a sample) already wrote are created; nothing writes them again.
+        adopted = set(self._map("items").values_list("source_id", flat=True))
 
         def migrated(sid):
             return bool(type_targets.get(by_source[sid][1]))
@@ -239,6 +241,8 @@ class RunStore:
         updates = []
         for ordinal, (pk, sid, _, _type_id) in enumerate(order):
             state = RunItem.State.PENDING if migrated(sid) else RunItem.State.SKIPPED
+            if state == RunItem.State.PENDING and sid in adopted:
+                state = RunItem.State.CREATED
             updates.append(RunItem(pk=pk, parent_source_id=effective[sid], depth=depth[sid], ordinal=ordinal,
                                    state=state))
         with transaction.atomic():
@@ -254,7 +258,8 @@ class RunStore:
                                  "nearest ancestor that fits (or none).": len(demoted)}}})
             run.progress["plan"].update(total=len(rows), done=len(rows))
             skipped = sum(1 for u in updates if u.state == RunItem.State.SKIPPED)
-            run.progress["items"].update(total=len(rows) - skipped, skipped=skipped)
+            run.progress["items"].update(total=len(rows) - skipped, skipped=skipped,
+                                         done=sum(1 for u in updates if u.state == RunItem.State.CREATED))
             run.progress["links"]["total"] = len(link_ids)
             run.save(update_fields=["warnings", "progress"])
 

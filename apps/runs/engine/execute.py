@@ -98,6 +98,7 @@ class Engine:
                                sprints=store.mapped("sprints"))
         self._requests_seen = destination.request_count() if destination else 0
         self.attachment_limit: int | None = None  # a preview is told the destination's limit
+        self.sprint_lifecycle = True  # False for a sample run: sprints are filled, not started or closed
         self.reconcile_after = reconcile_after
 
     # -- the loop -----------------------------------------------------------------------------------------
@@ -450,6 +451,8 @@ class Engine:
             if self.time_left() <= 0:
                 return StepResult("sprints", units=units)
             stage = stages.get(iteration.source_id, "")
+            if stage == "filled" and not self.sprint_lifecycle:
+                continue
             if stage == "closed" or (stage == "started" and iteration.state not in ("past", "closed")):
                 continue
             if self.preview:
@@ -464,8 +467,11 @@ class Engine:
                     for start in range(0, len(members), 50):
                         self.destination.sprint_add(sprint_id=sprint_id, destination_ids=members[start:start + 50])
                     stage = "filled"
-                    self._stage(iteration.source_id, sprint_id, stage, final=iteration.state not in (
-                        "current", "active", "past", "closed"))
+                    self._stage(iteration.source_id, sprint_id, stage, final=not self.sprint_lifecycle or (
+                        iteration.state not in ("current", "active", "past", "closed")))
+                    if not self.sprint_lifecycle:
+                        units += 1
+                        continue
                 if stage == "filled" and iteration.state in ("current", "active", "past", "closed"):
                     self.destination.sprint_start(sprint_id=sprint_id, start=iteration.start, finish=iteration.finish)
                     stage = "started"
