@@ -218,3 +218,21 @@ def _ids_in_scope(connector, project: str, condition: str) -> list[int]:
         if len(page) < WIQL_LIMIT:
             return ids
         last = page[-1]
+
+
+def scope_count_for_version(*, organisation, mapping_version_id, scope_data: dict | None) -> ScopeCount:
+    """`scope_count` for the source of an approved mapping version (what the run creation page asks before
+    anything is saved)."""
+    from apps.mappings.models import MappingVersion
+
+    try:
+        version = MappingVersion.objects.for_organisation(organisation).select_related(
+            "mapping_set__source_scan__connection").get(pk=mapping_version_id)
+    except (MappingVersion.DoesNotExist, ValueError, TypeError):
+        raise ApplicationError("Choose an approved mapping version.", extra={"field": "mapping_version"}) from None
+    scan = version.mapping_set.source_scan
+    if scan is None or scan.connection is None:
+        raise ApplicationError("The mapping's source scan (or its connection) no longer exists.",
+                               extra={"field": "mapping_version"})
+    project = scan.project_key or version.mapping_set.source_project
+    return scope_count(connection=scan.connection, project=project, scope=scope_from_data(scope_data))

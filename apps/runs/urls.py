@@ -9,6 +9,7 @@ urlpatterns = [
     path("previews/", views.preview_list, name="previews"),
     path("reports/", views.report_list, name="reports"),
     path("new/", views.run_create, name="create"),
+    path("new/count/", views.run_scope_count, name="scope-count"),
     path("<int:run_id>/", views.run_detail, name="detail"),
     path("<int:run_id>/progress/", views.run_progress, name="progress"),
     path("<int:run_id>/audit/", views.run_audit, name="audit"),

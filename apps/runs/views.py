@@ -5,8 +5,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.accounts.decorators import organisation_required
+from apps.connections.scope import scope_count_for_version
 from apps.core.exceptions import ApplicationError
 from apps.runs import selectors, services, verification
+from apps.runs.forms import RunCreateForm
 from apps.runs.models import Run
 
 CONTROLS = ("pause", "resume", "cancel", "retry", "rollback")
@@ -62,20 +64,50 @@ def report_list(request):
 
 @organisation_required
 def run_create(request):
+    """Preview or live run of an approved mapping, with its scope and options; a bad scope is a form error."""
     versions = _approved_versions(request.organisation)
     kind = request.POST.get("kind") or request.GET.get("kind") or Run.Kind.PREVIEW
+    form = RunCreateForm(request.POST or None, versions=versions, initial={"kind": kind})
     error = ""
-    if request.method == "POST":
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         try:
             run = services.run_create_from_version(organisation=request.organisation, actor=request.user,
-                                                   kind=kind, mapping_version_id=request.POST.get("mapping_version"))
+                                                   kind=data["kind"], mapping_version_id=data["mapping_version"],
+                                                   scope=form.scope(), options=form.options(),
+                                                   adopt_run_id=data.get("adopt_run"))
         except ApplicationError as exc:
-            error = exc.message
+            field = (exc.extra or {}).get("field", "")
+            field = {"scope": "area_path", "adopt_run_id": "adopt_run", "connection": None}.get(field, field)
+            if field in form.fields:
+                form.add_error(field, exc.message)
+            else:
+                error = exc.message
         else:
             messages.success(request, f"{run.get_kind_display()} #{run.pk} started.")
             return redirect("runs:detail", run_id=run.pk)
-    return render(request, "runs/create.html", {"versions": versions, "kind": kind, "error": error},
-                  status=400 if error else 200)
+    bad = request.method == "POST" and (error or form.errors)
+    return render(request, "runs/create.html", {"versions": versions, "kind": kind, "error": error, "form": form},
+                  status=400 if bad else 200)
+
+
+@organisation_required
+@require_POST
+def run_scope_count(request):
+    """htmx: how many items the scope on the form takes, asked of the source before anything is saved."""
+    form = RunCreateForm(request.POST, versions=_approved_versions(request.organisation))
+    form.is_valid()
+    problems = [f"{form.fields[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()
+                if name in RunCreateForm.SCOPE_FIELDS or name == "mapping_version"]
+    counted = None
+    if not problems:
+        try:
+            counted = scope_count_for_version(organisation=request.organisation,
+                                              mapping_version_id=form.cleaned_data["mapping_version"],
+                                              scope_data=form.scope())
+        except ApplicationError as exc:
+            problems = [exc.message]
+    return render(request, "runs/_scope_count.html", {"counted": counted, "problems": problems})
 
 
 def _detail_context(run: Run) -> dict:
