@@ -34,6 +34,10 @@ def main() -> int:
     parser.add_argument("--broker-url", default=None, help="e.g. redis://127.0.0.1:6379/10 (default: a filesystem broker)")
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--no-content", action="store_true",
+                        help="leave comments, attachments and history out (they are carried by default)")
+    parser.add_argument("--big-attachment-mb", type=int, default=0,
+                        help="attach one file of this size to the first item and report the worker's peak memory")
     args = parser.parse_args()
     if args.items < 1 or args.rate <= 0 or args.parallel < 1:
         parser.error("--items, --rate and --parallel must be positive")
@@ -59,6 +63,12 @@ def run(args, port: int) -> int:
     from apps.sandbox.services import site_controls_update
 
     organisation, user, pair = bench.setup_pair(items=args.items, port=port, seed=args.seed, slug="bench")
+    if args.no_content:
+        from dataclasses import replace
+
+        pair.plan = replace(pair.plan, comments=False, attachments=False, history=False)
+    if args.big_attachment_mb:
+        bench.big_attachment(pair, megabytes=args.big_attachment_mb)
     window = 10
     site_controls_update(site=pair.jira_site, controls={
         "latency_ms": args.latency_ms, "rate_limit_site": int(args.rate * window), "rate_window_seconds": window})
@@ -112,11 +122,15 @@ def run(args, port: int) -> int:
     if served:
         print(f"bulk creates served in {served[len(served) // 2]} ms (median), {served[-1]} ms at most", flush=True)
     print(f"seconds per phase (first to last checkpoint): {bench.phase_seconds(run)}", flush=True)
+    kinds = bench.requests_by_kind(jira, SandboxRequest.objects.filter(site=pair.ado_site))
+    print("requests per item by kind: " + ", ".join(f"{k} {v / args.items:.2f}" for k, v in kinds.items()), flush=True)
     print(f"wall {wall:.1f} s, floor {floor:.1f} s at {args.rate:g} requests/s", flush=True)
     bench.last_line({"items": args.items, "wall_s": round(wall, 1),
                      "requests_per_item": round((jira_requests + ado_requests) / args.items, 3),
                      "create_requests_per_item": round(creates / args.items, 4),
-                     "peak_rss_mb": round(watch.peak_kb / 1024, 1), "floor_ratio": round(wall / floor, 3)})
+                     "peak_rss_mb": round(watch.peak_kb / 1024, 1), "floor_ratio": round(wall / floor, 3),
+                     "big_attachment_mb": args.big_attachment_mb,
+                     "per_item_by_kind": {k: round(v / args.items, 3) for k, v in kinds.items()}})
     return 0
 
 

@@ -1,14 +1,18 @@
 """The engine's ports on real connectors: Azure DevOps as the source, Jira (Cloud or Data Center) as the
 destination. Thin: every vendor detail stays in the connectors."""
 
+import re
+import threading
 from datetime import datetime
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from apps.connections.connectors import records
 from apps.connections.connectors.errors import ConnectorError, PermanentError, TransientError
+from apps.mappings.transforms import ImageTarget
 from apps.runs.engine.ports import SourceIteration
 from apps.runs.readback import JiraReadBack
 
+ATTACHMENT_URL = re.compile(r"/_apis/wit/attachments/([0-9a-fA-F-]{36})(?:[/?#]|$)")
 ITERATION_STATES = {"past": "past", "current": "current", "future": "future"}
 
 
@@ -20,6 +24,7 @@ class AdoSource:
         self.project = project
         self.condition = condition  # the run's scope as a WIQL condition (apps/connections/scope.py)
         self._catalog = None
+        self._lock = threading.Lock()
 
     def read_items(self, state: dict):
         if self.condition:
@@ -52,6 +57,56 @@ class AdoSource:
     def areas(self) -> list[records.Area]:
         return list(self._schema().areas)
 
+    # -- content ---------------------------------------------------------------------------------------
+    def items_with_attachments(self, ids: list[str]):
+        from apps.connections.connectors.azure_devops import parse
+
+        found = []
+        numbers = [int(i) for i in ids if str(i).isdigit()]
+        for start in range(0, len(numbers), 200):
+            for body in self.connector.work_items_batch(self.project, numbers[start:start + 200]):
+                item, _, attachments = parse.work_item(body)
+                found.append((item, attachments))
+        return found
+
+    def comments_of(self, source_id: str) -> list[records.Comment]:
+        out = []
+        for batch, _ in self.connector._comments_of(self.project, int(source_id), None):
+            out += [c for c in batch if not c.is_deleted]
+        return out
+
+    def revisions_of(self, source_id: str) -> list[records.Revision]:
+        from apps.runs.changelog import readable_revision
+
+        names = self._field_names()
+        out = []
+        for batch, _ in self.connector._updates_of(self.project, int(source_id), None):
+            out += [readable_revision(r, names) for r in batch]
+        return [r for r in out if r.changes]
+
+    def _field_names(self) -> dict[str, str]:
+        with self._lock:  # read once per slice, not once per thread
+            if getattr(self, "_names", None) is None:
+                listing = self.connector._listing(f"{quote(self.project, safe='')}/_apis/wit/fields")
+                self._names = {str(f.get("referenceName")): str(f.get("name") or f.get("referenceName"))
+                               for f in listing}
+            return self._names
+
+    def image_attachment(self, src: str, *, item_id: str) -> records.Attachment | None:
+        match = ATTACHMENT_URL.search(src or "")
+        if not match:
+            return None
+        base = self.connector.config.base_url.rstrip("/").lower()
+        if src.lower().startswith(("http://", "https://")) and not src.lower().startswith(base + "/"):
+            return None  # another organisation's file: kept as a link
+        name = next((v for k, v in parse_qsl(urlsplit(src).query) if k.lower() == "filename" and v.strip()), "")
+        guid = match.group(1).lower()
+        return records.Attachment(source_id=guid, work_item_id=item_id, filename=name or f"{guid}.png",
+                                  download_url=src.split("?", 1)[0], is_inline=True)
+
+    def attachment_chunks(self, attachment: records.Attachment):
+        return self.connector.attachment_chunks(attachment)
+
 
 def _raise_for(result: records.WriteResult, what: str) -> None:
     if result.ok:
@@ -62,13 +117,20 @@ def _raise_for(result: records.WriteResult, what: str) -> None:
     raise cls(message, code=error.code)
 
 
+def _raise_unknown(result: records.WriteResult) -> None:
+    """A write that may have reached the destination: reconciled later, never sent again at once."""
+    if not result.ok and result.error.ambiguous:
+        raise TransientError("The destination did not answer; the write may have happened.", code="ambiguous")
+
+
 class JiraDestination(JiraReadBack):
     """engine.ports.DestinationPort over the Jira writer (and its reader, for the verification)."""
 
     bulk_size = 50
 
-    def __init__(self, writer, *, project: str, parallel: int = 4):
+    def __init__(self, writer, *, project: str, parallel: int = 4, stager=None):
         self.writer = writer
+        self.stager = stager  # apps.runs.staging.RunStager: attachments pass through the staged storage
         self.project = project
         self.kind = str(writer.connector.kind)
         self.parallel = parallel
@@ -133,6 +195,43 @@ class JiraDestination(JiraReadBack):
     def sprint_close(self, *, sprint_id: str) -> None:
         _raise_for(self.writer.sprint_bring_to(sprint_id, "closed"), "Close the sprint")
 
+    # -- content ---------------------------------------------------------------------------------------
+    def comment_add(self, *, destination_id: str, source_id: str, body, header: str) -> str:
+        result = self.writer.comment_add(destination_id, source_id=source_id, body=body, header=header,
+                                         settle_now=False)
+        _raise_unknown(result)
+        _raise_for(result, "Comment")
+        return result.destination_id
+
+    def comment_find(self, *, destination_id: str, header: str) -> str | None:
+        return self.writer.comment_find(destination_id, header=header)
+
+    def attachment_upload(self, *, destination_id: str, source_id: str, filename: str, chunks, size: int | None,
+                          mime_type: str = "") -> str:
+        if self.stager is None:
+            result = self.writer.attachment_upload(destination_id, source_id=source_id, filename=filename,
+                                                   content=chunks, size=size, mime_type=mime_type)
+        else:
+            with self.stager.staged(filename, chunks) as handle:
+                result = self.writer.attachment_upload(destination_id, source_id=source_id, filename=filename,
+                                                       content=handle, mime_type=mime_type)
+        _raise_unknown(result)
+        _raise_for(result, "Attachment")
+        return result.destination_id
+
+    def attachments_of(self, *, destination_id: str) -> list[tuple[str, str, int]]:
+        return [(str(a.get("id", "")), str(a.get("filename", "")), int(a.get("size") or 0))
+                for a in self.writer.attachments(destination_id)]
+
+    def image_target(self, *, attachment_id: str, filename: str) -> ImageTarget:
+        if self.writer.cloud:
+            return ImageTarget(url=self.writer.attachment_content_url(attachment_id))
+        return ImageTarget(filename=filename)
+
+    def description_set(self, *, destination_id: str, body) -> None:
+        _raise_for(self.writer.description_set(destination_id, source_id=destination_id, body=body), "Description")
+
     def delete_item(self, *, destination_id: str) -> None:
         self.writer.http.request("DELETE", self.writer.api(f"issue/{destination_id}"), params={"deleteSubtasks": "true"},
                                  accept=(204, 404))
+

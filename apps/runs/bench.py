@@ -128,3 +128,55 @@ def phase_seconds(run) -> dict:
     for phase, at in run.samples.order_by("at").values_list("phase", "at"):
         spans.setdefault(phase, [at, at])[1] = at
     return {phase: round((end - start).total_seconds(), 1) for phase, (start, end) in spans.items()}
+
+
+def big_attachment(pair, *, megabytes: int) -> None:
+    """One file of `megabytes` MB attached to the first item of the Azure DevOps project, and a Jira site
+    that takes it: what `--big-attachment-mb` moves while the worker's memory is watched."""
+    import uuid
+
+    from apps.sandbox.ado.models import AdoAttachment, AdoWorkItem
+
+    size = megabytes * 1024 * 1024
+    attachment = AdoAttachment.objects.create(site=pair.ado_site, guid=uuid.uuid4(), file_name="big.bin",
+                                              content=os.urandom(1024 * 1024) * megabytes, size=size)
+    item = AdoWorkItem.objects.filter(site=pair.ado_site, is_deleted=False).order_by("item_id").first()
+    item.relations = [*item.relations, {"rel": "AttachedFile", "attachment_guid": str(attachment.guid),
+                                        "attributes": {"name": "big.bin", "resourceSize": size, "comment": ""}}]
+    item.save(update_fields=["relations"])
+    pair.jira_site.options = {**(pair.jira_site.options or {}), "attachment_max_bytes": size + 1024 * 1024}
+    pair.jira_site.save(update_fields=["options"])
+    print(f"attached a {megabytes} MB file to item {item.item_id}", flush=True)
+
+
+def requests_by_kind(jira, ado) -> dict[str, int]:
+    """The sandboxes' request logs sorted into what a run does: creates, comments, attachments ..."""
+    def kind(site: str, method: str, path: str) -> str:
+        if site == "ado":
+            if "/comments" in path:
+                return "ado_comments"
+            if path.endswith("/updates"):
+                return "ado_history"
+            if "/_apis/wit/attachments" in path:
+                return "ado_attachment_download"
+            return "ado_items"
+        if method == "POST" and path.endswith("/comment"):
+            return "jira_comment"
+        if method == "POST" and path.endswith("/attachments"):
+            return "jira_attachment"
+        if method == "PUT" and "/issue/" in path and path.rstrip("/").rsplit("/", 1)[-1].isdigit():
+            return "jira_description"
+        if path.endswith("/issue/bulk"):
+            return "jira_create"
+        if "/transitions" in path:
+            return "jira_transition"
+        if "issueLink" in path or "remotelink" in path:
+            return "jira_links"
+        return "jira_other_" + method.lower()
+
+    counts: dict[str, int] = {}
+    for site, queryset in (("ado", ado), ("jira", jira)):
+        for method, path in queryset.values_list("method", "path"):
+            key = kind(site, method, path)
+            counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))

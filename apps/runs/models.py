@@ -13,10 +13,12 @@ from django.utils import timezone
 
 from apps.core.tenancy import OrganisationOwned
 
-PHASES = ("plan", "structure", "items", "states", "links", "remote_links", "sprints", "verify")
+PHASES = ("plan", "structure", "items", "states", "links", "attachments", "comments", "history", "remote_links",
+          "sprints", "verify")
 PHASE_LABELS = {
     "plan": "Plan", "structure": "Components and sprints", "items": "Items", "states": "States",
-    "links": "Links", "remote_links": "Links back to the source", "sprints": "Sprints filled, started, closed",
+    "links": "Links", "attachments": "Attachments and inline images", "comments": "Comments",
+    "history": "History", "remote_links": "Links back to the source", "sprints": "Sprints filled, started, closed",
     "verify": "Verification",
 }
 

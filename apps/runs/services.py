@@ -190,6 +190,7 @@ def _engine_for(run: Run, store) -> tuple[Engine, list]:
     from apps.connections.connectors.jira.writer import JiraWriter
     from apps.connections.services import connection_connector
     from apps.runs.adapters import AdoSource, JiraDestination
+    from apps.runs.staging import RunStager
 
     if run.source_connection is None or run.destination_connection is None:
         raise ApplicationError("A connection this run uses was deleted.")
@@ -202,7 +203,8 @@ def _engine_for(run: Run, store) -> tuple[Engine, list]:
         closers.append(destination_connector)
         writer = JiraWriter(destination_connector, run_id=str(run.uid))
         destination = JiraDestination(writer, project=run.destination_project,
-                                      parallel=getattr(settings, "RUNS_PARALLEL_REQUESTS", 4))
+                                      parallel=getattr(settings, "RUNS_PARALLEL_REQUESTS", 4),
+                                      stager=RunStager(organisation_id=run.organisation_id, run_id=run.pk))
     condition = (run.plan.get("scope") or {}).get("condition", "")
     engine = Engine(plan=plan, source=AdoSource(source_connector, project=run.source_project, condition=condition),
                     destination=None if run.is_preview else destination, store=store,
@@ -299,6 +301,11 @@ def _step_finish(run_id: int, owner: str, step: int, outcome: str, countdown: fl
         run.save()
         if outcome in ("paused", "cancelled", "failed", "finished"):
             _audit(run, f"run.{outcome}", actor_kind="system", error_code=run.error_code)
+        if outcome in ("cancelled", "failed", "finished"):
+            from apps.runs.staging import run_staged_purge
+
+            org_id, pk = run.organisation_id, run.pk
+            transaction.on_commit(lambda: run_staged_purge(organisation_id=org_id, run_id=pk))
         if outcome in ("paused", "failed", "finished"):
             _webhook(run, f"run.{outcome}")
         if outcome == "finished" and run.kind == Run.Kind.LIVE:
@@ -357,7 +364,11 @@ def run_cancel(*, run: Run, actor, actor_kind: str | None = None) -> Run:
         if run.state in (Run.State.QUEUED, Run.State.RUNNING) and run.lease_owner:
             run.cancel_requested = True
         else:
+            from apps.runs.staging import run_staged_purge
+
             run.state, run.finished_at = Run.State.CANCELLED, timezone.now()
+            org_id, pk = run.organisation_id, run.pk
+            transaction.on_commit(lambda: run_staged_purge(organisation_id=org_id, run_id=pk))
         run.save()
         _audit(run, "run.cancel_requested", actor=actor, actor_kind=actor_kind)
     return run

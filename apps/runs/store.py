@@ -314,6 +314,8 @@ class RunStore:
             entry = run.progress.setdefault(phase, {"done": 0, "total": 0, "failed": 0, "skipped": 0})
             for key in ("done", "failed", "skipped"):
                 entry[key] = entry.get(key, 0) + int(progress.get(key) or 0)
+            if progress.get("off"):
+                entry["off"] = True  # the mapping turned this phase off: shown as such, not as 0 of 0
             if progress.get("total") is not None:
                 entry["total"] = progress["total"]
             if cursor:
@@ -338,6 +340,9 @@ class RunStore:
                 created = self._items().exclude(state__in=[RunItem.State.SKIPPED, RunItem.State.FAILED])
             if to == "states":
                 run.progress["states"]["total"] = created.exclude(target_status="").count()
+            elif to in ("attachments", "comments", "history"):
+                run.progress.setdefault(to, {"done": 0, "total": 0, "failed": 0, "skipped": 0})["total"] = \
+                    created.count()
             elif to == "remote_links":
                 run.progress["remote_links"]["total"] = created.count()
             elif to == "sprints":
@@ -425,6 +430,7 @@ class RunStore:
 
 def phase_index(phase: str) -> int:
     return PHASES.index(phase) if phase in PHASES else len(PHASES)
+
 
 def verification_summary(run: Run) -> dict:
     """Items checked, matched, differing and missing, and the differences by check (announced apart)."""

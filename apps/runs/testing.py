@@ -48,7 +48,7 @@ def agile_to_jira_plan(*, iterations: dict[str, str] | None = None) -> MappingPl
 
 
 def sandbox_pair(*, organisation, actor, base_url: str, items: int, seed: int = 1, slug: str = "runs",
-                 sprints: bool = False) -> SandboxPair:
+                 sprints: bool = False, data_center: bool = False) -> SandboxPair:
     from apps.connections.services import connection_create
     from apps.sandbox import services as sandbox
     from apps.sandbox.jira.adapter import FULL_SCOPES
@@ -57,15 +57,16 @@ def sandbox_pair(*, organisation, actor, base_url: str, items: int, seed: int = 
     ado = sandbox.site_create(kind="ado", slug=f"{slug}-ado")
     sandbox.site_seed(site=ado, items=items, seed=seed)
     sandbox.token_create(site=ado, name="runs", scopes=["vso.work_full", "vso.project"], secret=ADO_PAT)
-    jira = sandbox.site_create(kind="jira_cloud", slug=f"{slug}-jira")
+    jira = sandbox.site_create(kind="jira_dc" if data_center else "jira_cloud", slug=f"{slug}-jira")
     sandbox.token_create(site=jira, name="runs", scopes=list(FULL_SCOPES),
                          principal=jira_principal(user=jira_site_admin(site=jira)), secret=JIRA_TOKEN)
     jira_project_create(site=jira, key=JIRA_PROJECT, name="Migration")
     source = connection_create(organisation=organisation, actor=actor, kind="azure_devops", name=f"{slug} ADO",
                                base_url=f"{base_url}/sandbox/ado/{ado.slug}", token=ADO_PAT)
-    destination = connection_create(organisation=organisation, actor=actor, kind="jira_cloud", name=f"{slug} Jira",
+    destination = connection_create(organisation=organisation, actor=actor,
+                                    kind="jira_data_center" if data_center else "jira_cloud", name=f"{slug} Jira",
                                     base_url=f"{base_url}/sandbox/jira/{jira.slug}", token=JIRA_TOKEN,
-                                    email=JIRA_EMAIL)
+                                    **({} if data_center else {"email": JIRA_EMAIL}))
     iterations = {}
     if sprints:
         from apps.sandbox.ado.models import AdoNode
@@ -73,7 +74,12 @@ def sandbox_pair(*, organisation, actor, base_url: str, items: int, seed: int = 
         for node in AdoNode.objects.filter(project__site=ado, structure="iteration", parent__isnull=False,
                                            start_date__isnull=False, finish_date__isnull=False):
             iterations[str(node.node_id)] = f"create:{node.name}"
-    return SandboxPair(ado, jira, source, destination, agile_to_jira_plan(iterations=iterations))
+    plan = agile_to_jira_plan(iterations=iterations)
+    if data_center:
+        from dataclasses import replace
+
+        plan = replace(plan, destination_kind="jira_data_center")
+    return SandboxPair(ado, jira, source, destination, plan)
 
 
 def destination_truth(jira_site) -> dict:

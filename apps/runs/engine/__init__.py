@@ -6,4 +6,5 @@ same pipeline makes a preview: with no destination, nothing is written and only 
 kept. See ports.py for what the engine needs of a source, a destination and a store.
 """
 
-PHASES = ("plan", "structure", "items", "states", "links", "remote_links", "sprints", "verify")
+PHASES = ("plan", "structure", "items", "states", "links", "attachments", "comments", "history", "remote_links",
+          "sprints", "verify")

@@ -22,6 +22,7 @@ from apps.connections.connectors import records
 from apps.connections.connectors.errors import ConnectorError
 from apps.mappings.plan import MappingPlan
 from apps.runs.engine import PHASES
+from apps.runs.engine.content import ContentPhases
 from apps.runs.engine.draft import Drafter, Warning, payload_hash
 from apps.runs.engine.ports import (
     DestinationPort,
@@ -75,7 +76,7 @@ def add_warning(bucket: dict, warning: Warning, source_id: str) -> None:
         entry["examples"].append(source_id)
 
 
-class Engine:
+class Engine(ContentPhases):
     def __init__(self, *, plan: MappingPlan, source: SourcePort, destination: DestinationPort | None,
                  store: StorePort, budget_seconds: float = 20.0, type_levels: dict[str, int] | None = None,
                  reconcile_after: float = 60.0,

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from apps.connections.connectors import records
+from apps.mappings.transforms import ImageTarget
 
 
 class LeaseLost(Exception):
@@ -97,6 +98,22 @@ class SourcePort(Protocol):
 
     def areas(self) -> list[records.Area]: ...
 
+    # -- content (comments, attachments, inline images, history) -------------------------------------------
+    def items_with_attachments(self, ids: list[str]) -> list[tuple[records.WorkItem, list[records.Attachment]]]:
+        """The items again, each with its attached files (metadata only)."""
+
+    def comments_of(self, source_id: str) -> list[records.Comment]:
+        """The item's comments, oldest first."""
+
+    def revisions_of(self, source_id: str) -> list[records.Revision]:
+        """The item's revisions, oldest first, with readable field names and values (plain text)."""
+
+    def image_attachment(self, src: str, *, item_id: str) -> records.Attachment | None:
+        """The source attachment an inline image shows, or None for an image kept elsewhere."""
+
+    def attachment_chunks(self, attachment: records.Attachment) -> Iterator[bytes]:
+        """The file's bytes, streamed."""
+
 
 class DestinationPort(Protocol):
     kind: str  # jira_cloud / jira_data_center
@@ -128,6 +145,27 @@ class DestinationPort(Protocol):
     def sprint_close(self, *, sprint_id: str) -> None: ...
 
     def delete_item(self, *, destination_id: str) -> None: ...
+
+    # -- content: every call keyed on the source piece, so a reconciliation can find what it wrote ---------
+    def comment_add(self, *, destination_id: str, source_id: str, body: Any, header: str) -> str:
+        """Write one comment (`body` in the destination's rich text) with the attribution `header` on top;
+        returns its id. A dropped connection is settled by the header, never by writing twice."""
+
+    def comment_find(self, *, destination_id: str, header: str) -> str | None:
+        """The id of the comment that starts with `header` (after a crash), or None."""
+
+    def attachment_upload(self, *, destination_id: str, source_id: str, filename: str, chunks: Iterator[bytes],
+                          size: int | None, mime_type: str = "") -> str:
+        """Upload one file, streamed; returns its id. Over the destination's limit: PermanentError too_large."""
+
+    def attachments_of(self, *, destination_id: str) -> list[tuple[str, str, int]]:
+        """(id, file name, size) of the files the item holds (a reconciliation after a crash)."""
+
+    def image_target(self, *, attachment_id: str, filename: str) -> ImageTarget:
+        """How rich text shows an uploaded file inline."""
+
+    def description_set(self, *, destination_id: str, body: Any) -> None:
+        """Replace the description (rich text rewritten to show uploaded images)."""
 
     def request_count(self) -> int: ...
 

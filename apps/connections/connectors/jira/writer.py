@@ -728,9 +728,12 @@ class JiraWriter:
     # -- comments --------------------------------------------------------------------------------------
 
     def comment_add(self, issue: str, *, source_id: str, body: Any, header: str = "", visibility: dict | None = None,
-                    existing_id: str = "") -> WriteResult:
+                    existing_id: str = "", settle_now: bool = True) -> WriteResult:
         """Add the comment (or update `existing_id`, the id the engine recorded for this source comment),
-        with `header` (who wrote it and when, in the source) in italics on top."""
+        with `header` (who wrote it and when, in the source) in italics on top. When the outcome is unknown
+        (a timeout, a dropped connection), `settle_now` looks for it by its header at once and sends it again
+        if absent; without it the error says `ambiguous` and the caller reconciles later, once a slow request
+        can no longer be in flight (the run engine does)."""
         try:
             content = payloads.rich_text_with_header(body, header, cloud=self.cloud)
         except payloads.FieldValueError as exc:
@@ -747,7 +750,7 @@ class JiraWriter:
                                      idempotent=method == "PUT")
 
         try:
-            if method == "POST" and header.strip():
+            if method == "POST" and header.strip() and settle_now:
                 response = self._write_once(send, find=lambda: self.comment_find(issue, header=header))
             else:
                 response = send()
@@ -860,6 +863,28 @@ class JiraWriter:
         return WriteError(ErrorCategory.PERMANENT, "too_large",
                           f"{filename!r} is {size} bytes, over {limit_text}; it was not attached.{said}",
                           details={"size_bytes": size, "limit_bytes": limit})
+
+    def attachment_content_url(self, attachment_id: str) -> str:
+        """Where the site serves an attachment's content: what an inline image shows once it is uploaded."""
+        base = self.connector.config.base_url.rstrip("/")
+        return f"{base}/{self.api(f'attachment/content/{quote(str(attachment_id), safe=str())}').lstrip('/')}"
+
+    def description_set(self, issue: str, *, source_id: str, body: Any) -> WriteResult:
+        """Replace the issue's description (ADF on Cloud, wiki markup on Data Center): a PUT, so sending it
+        again after a dropped connection changes nothing."""
+        try:
+            value = payloads.rich_text(body, cloud=self.cloud, field_id="description")
+        except payloads.FieldValueError as exc:
+            return WriteResult(source_id=source_id, error=_field_error(exc))
+        try:
+            response = self.http.request("PUT", self._issue_path(issue), json={"fields": {"description": value}},
+                                         accept=(204, 400, 404), idempotent=True)
+        except ConnectorError as exc:
+            return WriteResult(source_id=source_id, error=write_error_from(exc, what="update the description"))
+        if response.status_code != 204:
+            return WriteResult(source_id=source_id, error=vendor_error(response.status_code, _json_or_none(response),
+                                                                        what="update the description"))
+        return WriteResult(source_id=source_id, destination_id=str(issue))
 
     def attachments(self, issue: str) -> list[dict]:
         fields = self.http.get_json(self._issue_path(issue), params={"fields": "attachment"}).get("fields") or {}
