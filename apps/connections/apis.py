@@ -153,8 +153,9 @@ class ScopeCountApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         project = serializers.CharField(max_length=255, help_text="The source project, as the catalog names it.")
-        scope = serializers.DictField(help_text="area_path, types, states, created_from, created_to, query (a WIQL "
-                                      "condition: what follows WHERE), sample (the first N items in scope).")
+        scope = serializers.DictField(help_text="area_path (Azure DevOps) or components (Jira), types, states, "
+                                      "created_from, created_to, query (a WIQL or JQL condition: what follows "
+                                      "WHERE), sample (the first N items in scope).")
 
     class OutputSerializer(serializers.Serializer):
         count = serializers.IntegerField(help_text="Items the run would take (for a sample, the sample's size).")
@@ -169,7 +170,7 @@ class ScopeCountApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         counted = scope_count(connection=connection, project=serializer.validated_data["project"],
-                              scope=scope_from_data(serializer.validated_data["scope"]))
+                              scope=scope_from_data(serializer.validated_data["scope"], source_kind=connection.kind))
         return Response(self.OutputSerializer({"count": counted.count, "total_in_scope": counted.total_in_scope,
                                                "condition": counted.condition}).data)
 

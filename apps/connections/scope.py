@@ -1,4 +1,4 @@
-"""The scope of a migration: which source items a run takes.
+"""The scope of a migration: which source items a run takes, from Azure DevOps (WIQL) or Jira (JQL).
 
 Filters (an area subtree, work item types, states, a created-date range) or a WIQL condition the person
 writes, plus an optional sample size (the first N items in scope, by id, for a sample run into the real
@@ -9,6 +9,11 @@ are in scope (or, in plain words, what Azure DevOps found wrong with the query) 
 A WIQL condition the person writes is checked so it cannot widen the query: balanced parentheses outside
 string literals, closed literals, no SELECT/FROM/ORDER BY/ASOF/MODE; it is always ANDed, in parentheses, with
 the project and the other filters.
+
+A Jira source is scoped the same way with components instead of an area subtree and a JQL condition: the
+scope becomes one JQL condition (`scope_jql_condition`) ANDed with the project, checked the same way (no
+ORDER BY, balanced parentheses and quotes), and counted with Jira's own search (`search/approximate-count`
+on Cloud, `search` with maxResults 0 on Data Center) so a bad clause is answered in Jira's words.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ _FORBIDDEN = re.compile(r"\b(select|from|order\s+by|asof|mode|group\s+by)\b", re
 @dataclass(frozen=True)
 class Scope:
     area_path: str = ""  # an area and everything under it ("Fabrikam Fiber\\Web")
+    components: tuple[str, ...] = ()  # Jira components (names or ids): the Jira side of an area
     types: tuple[str, ...] = ()  # work item type names
     states: tuple[str, ...] = ()
     created_from: date | None = None  # inclusive
@@ -38,7 +44,7 @@ class Scope:
 
     @property
     def is_everything(self) -> bool:
-        return not (self.area_path or self.types or self.states or self.created_from or self.created_to
+        return not (self.area_path or self.components or self.types or self.states or self.created_from or self.created_to
                     or self.query or self.sample)
 
     def as_dict(self) -> dict:
@@ -46,6 +52,7 @@ class Scope:
         for key in ("created_from", "created_to"):
             data[key] = data[key].isoformat() if data[key] else None
         data["types"], data["states"] = list(self.types), list(self.states)
+        data["components"] = list(self.components)
         return data
 
 
@@ -108,9 +115,53 @@ def wiql_condition_check(text: str) -> str:
     return text
 
 
-def scope_from_data(data: dict | None) -> Scope:
-    """A Scope from API or form input, checked; ApplicationError names the field at fault."""
+JIRA_KINDS = ("jira_cloud", "jira_data_center")
+_JQL_FORBIDDEN = re.compile(r"\border\s+by\b", re.IGNORECASE)
+
+
+def jql_condition_check(text: str) -> str:
+    """The person's JQL condition, or an ApplicationError saying why it cannot be used: it is ANDed in
+    parentheses with the project, so it must not close them early, leave a quote open or sort."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    if len(text) > 4000:
+        raise ApplicationError("The query is too long (4,000 characters at most).", extra={"field": "query"})
+    depth, quote, escaped, outside = 0, "", False, []
+    for char in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = ""
+            continue
+        if char in "\"'":
+            quote = char
+            continue
+        outside.append(char)
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                raise ApplicationError("The query closes a parenthesis it never opened.", extra={"field": "query"})
+    if quote:
+        raise ApplicationError("The query has a text in quotes that is never closed.", extra={"field": "query"})
+    if depth:
+        raise ApplicationError("The query opens a parenthesis it never closes.", extra={"field": "query"})
+    if _JQL_FORBIDDEN.search("".join(outside)):
+        raise ApplicationError("Write only the condition, for example labels = release-1; the run orders the "
+                               "issues itself (no ORDER BY).", extra={"field": "query"})
+    return text
+
+
+def scope_from_data(data: dict | None, *, source_kind: str = "azure_devops") -> Scope:
+    """A Scope from API or form input, checked; ApplicationError names the field at fault. `source_kind`
+    says whether the query is WIQL (Azure DevOps) or JQL (Jira)."""
     data = data or {}
+    jira = source_kind in JIRA_KINDS
     sample = data.get("sample")
     if sample not in (None, ""):
         try:
@@ -127,10 +178,41 @@ def scope_from_data(data: dict | None) -> Scope:
     area = str(data.get("area_path") or "").strip().strip("\\")
     if len(area) > 400:
         raise ApplicationError("The area path is far too long.", extra={"field": "area_path"})
+    components = _names(data.get("components"), "components")
+    if jira and area:
+        raise ApplicationError("Jira has no area paths: choose components instead.", extra={"field": "area_path"})
+    if components and not jira:
+        raise ApplicationError("Azure DevOps has no components: choose an area subtree instead.",
+                               extra={"field": "components"})
     max_id = data.get("sample_max_id")
-    return Scope(area_path=area, types=_names(data.get("types"), "types"), states=_names(data.get("states"), "states"),
-                 created_from=created_from, created_to=created_to, query=wiql_condition_check(data.get("query", "")),
-                 sample=sample, sample_max_id=int(max_id) if max_id else None)
+    check = jql_condition_check if jira else wiql_condition_check
+    return Scope(area_path=area, components=components, types=_names(data.get("types"), "types"),
+                 states=_names(data.get("states"), "states"), created_from=created_from, created_to=created_to,
+                 query=check(data.get("query", "")), sample=sample, sample_max_id=int(max_id) if max_id else None)
+
+
+def _jql_text(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def scope_jql_condition(scope: Scope) -> str:
+    """The JQL condition a Jira reader adds to `project = X` (and its own paging clause)."""
+    parts = []
+    if scope.components:
+        parts.append(f"component in ({', '.join(_jql_text(c) for c in scope.components)})")
+    if scope.types:
+        parts.append(f"issuetype in ({', '.join(_jql_text(t) for t in scope.types)})")
+    if scope.states:
+        parts.append(f"status in ({', '.join(_jql_text(s) for s in scope.states)})")
+    if scope.created_from:
+        parts.append(f'created >= "{scope.created_from.isoformat()}"')
+    if scope.created_to:
+        parts.append(f'created < "{(scope.created_to + timedelta(days=1)).isoformat()}"')
+    if scope.query:
+        parts.append(f"({scope.query})")
+    if scope.sample and scope.sample_max_id:
+        parts.append(f"id <= {int(scope.sample_max_id)}")
+    return " AND ".join(parts)
 
 
 def scope_wiql_condition(scope: Scope) -> str:
@@ -169,9 +251,13 @@ def scope_count(*, connection, project: str, scope: Scope) -> ScopeCount:
     from apps.connections.secret_store import SecretUnreadable
     from apps.connections.services import connection_connector
 
+    if connection.kind in JIRA_KINDS:
+        return _jira_scope_count(connection=connection, project=project, scope=scope)
     if connection.kind != "azure_devops":
-        raise ApplicationError("Scopes are available for Azure DevOps sources (the direction runs support today).",
-                               extra={"field": "connection"})
+        raise ApplicationError("Scopes narrow an Azure DevOps or Jira source.", extra={"field": "connection"})
+    if scope.components:
+        raise ApplicationError("Azure DevOps has no components: choose an area subtree instead.",
+                               extra={"field": "components"})
     condition = scope_wiql_condition(replace(scope, sample_max_id=None))
     try:
         with connection_connector(connection, quick=True) as connector:
@@ -235,4 +321,82 @@ def scope_count_for_version(*, organisation, mapping_version_id, scope_data: dic
         raise ApplicationError("The mapping's source scan (or its connection) no longer exists.",
                                extra={"field": "mapping_version"})
     project = scan.project_key or version.mapping_set.source_project
-    return scope_count(connection=scan.connection, project=project, scope=scope_from_data(scope_data))
+    return scope_count(connection=scan.connection, project=project,
+                       scope=scope_from_data(scope_data, source_kind=scan.connection.kind))
+
+
+def _jira_scope_count(*, connection, project: str, scope: Scope) -> ScopeCount:
+    from dataclasses import replace
+
+    from apps.connections.secret_store import SecretUnreadable
+    from apps.connections.services import connection_connector
+
+    if scope.area_path:
+        raise ApplicationError("Jira has no area paths: choose components instead.", extra={"field": "area_path"})
+    condition = scope_jql_condition(replace(scope, sample_max_id=None))
+    jql = f"project = {_jql_text(project)}" + (f" AND {condition}" if condition else "")
+    try:
+        with connection_connector(connection, quick=True) as connector:
+            total = _jira_count(connector, jql)
+            if not scope.sample:
+                return ScopeCount(count=total, total_in_scope=total, condition=condition, scope=scope)
+            ids = _jira_first_ids(connector, jql, scope.sample)
+    except SecretUnreadable as exc:
+        raise ApplicationError(str(exc)) from None
+    except ConnectorError as exc:
+        raise ApplicationError(f"Jira could not be asked: {exc.message}") from None
+    scope = replace(scope, sample_max_id=ids[-1] if ids else None)
+    return ScopeCount(count=len(ids), total_in_scope=total, condition=scope_jql_condition(scope), scope=scope)
+
+
+def _jira_refusal(response) -> ApplicationError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    messages = body.get("errorMessages") if isinstance(body, dict) else None
+    vendor = " ".join(str(m) for m in (messages or [])[:3])[:300] or f"HTTP {response.status_code}"
+    return ApplicationError(f"Jira refused the query: {vendor}. Check field names (like status or component), "
+                            "values in quotes and the project's types and statuses.", extra={"field": "query"})
+
+
+def _jira_count(connector, jql: str) -> int:
+    if connector.cloud:
+        response = connector.http.request("POST", connector._api("search/approximate-count"), json={"jql": jql},
+                                          accept=tuple(range(200, 600)), idempotent=True, endpoint="search/count")
+        if response.status_code >= 400:
+            raise _jira_refusal(response)
+        return int(response.json().get("count") or 0)
+    response = connector.http.request("POST", connector._api("search"), json={"jql": jql, "maxResults": 0,
+                                                                          "fields": ["id"]},
+                                      accept=tuple(range(200, 600)), idempotent=True, endpoint="search")
+    if response.status_code >= 400:
+        raise _jira_refusal(response)
+    return int(response.json().get("total") or 0)
+
+
+def _jira_first_ids(connector, jql: str, n: int) -> list[int]:
+    """The ids of the first n issues in scope, by id (a sample)."""
+    ids, token, start = [], None, 0
+    while len(ids) < n:
+        size = min(100, n - len(ids))
+        if connector.cloud:
+            payload = {"jql": f"{jql} ORDER BY id ASC", "maxResults": size, "fields": ["id"]}
+            if token:
+                payload["nextPageToken"] = token
+            response = connector.http.request("POST", connector._api("search/jql"), json=payload,
+                                              accept=tuple(range(200, 600)), idempotent=True, endpoint="search/jql")
+        else:
+            payload = {"jql": f"{jql} ORDER BY id ASC", "startAt": start, "maxResults": size, "fields": ["id"]}
+            response = connector.http.request("POST", connector._api("search"), json=payload,
+                                              accept=tuple(range(200, 600)), idempotent=True, endpoint="search")
+        if response.status_code >= 400:
+            raise _jira_refusal(response)
+        body = response.json()
+        page = [int(issue["id"]) for issue in body.get("issues") or []]
+        ids += page
+        start += len(page)
+        token = body.get("nextPageToken")
+        if not page or (connector.cloud and (body.get("isLast", True) or not token)):
+            break
+    return ids[:n]

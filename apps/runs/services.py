@@ -137,7 +137,8 @@ def _run_options(options: dict | None) -> dict:
 def _run_scope(scope: dict, source_connection, project: str) -> dict:
     from apps.connections.scope import scope_count, scope_from_data
 
-    counted = scope_count(connection=source_connection, project=project, scope=scope_from_data(scope))
+    counted = scope_count(connection=source_connection, project=project,
+                          scope=scope_from_data(scope, source_kind=source_connection.kind))
     if counted.count == 0:
         raise ApplicationError("No item of the source is in this scope; widen it.", extra={"field": "scope"})
     return {**counted.scope.as_dict(), "condition": counted.condition, "count": counted.count,

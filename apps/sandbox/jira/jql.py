@@ -4,7 +4,7 @@ Clauses: project, issuetype (type), key / issuekey / id (=, !=, IN, <, <=, >, >=
 (absolute dates and relative `-7d` / `-2w` / `-3h` / `-15m`), labels, status, statusCategory, resolution,
 priority, parent, assignee, reporter, sprint (ids, names, openSprints(), closedSprints(),
 futureSprints()), "Epic Link", summary / text (~), EMPTY / NULL; AND, OR, NOT and parentheses; ORDER BY
-key, id, created, updated, priority, rank. Anything else is answered as Jira answers it: 400 naming the
+key, id, created, updated, priority, rank. Also component (by name or id). Anything else is answered as Jira answers it: 400 naming the
 clause. Entity properties are not searchable here, as in the issue's brief.
 """
 
@@ -322,6 +322,18 @@ class _Parser:
         return self._date("resolutiondate", op, value, raw)
 
     _resolved = _resolutiondate
+
+    def _component(self, op, value, raw):
+        # Issues keep their components as a list of ids (JSON), which SQLite cannot search: match here.
+        from apps.sandbox.jira.models import JiraComponent, JiraIssue
+
+        self._equality_only(op, raw)
+        wanted = {pk for pk, name in JiraComponent.objects.filter(project__site=self.site).values_list("pk", "name")
+                  if value == str(pk) or value.lower() == name.lower()}
+        if not wanted:
+            raise JqlError(f"The value '{value}' does not exist for the field '{raw}'.")
+        return Q(pk__in=[pk for pk, ids in JiraIssue.objects.filter(site=self.site).values_list("pk", "component_ids")
+                         if wanted & set(ids or [])])
 
     def _labels(self, op, value, raw):
         self._equality_only(op, raw)
