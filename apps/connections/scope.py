@@ -81,19 +81,23 @@ def _date(value, name: str) -> date | None:
         raise ApplicationError(f"{name} must be a date like 2026-01-31.", extra={"field": name}) from None
 
 
-def wiql_condition_check(text: str) -> str:
-    """The person's WIQL condition, or an ApplicationError saying why it cannot be used."""
-    text = (text or "").strip()
-    if not text:
-        return ""
+def _outside_literals(text: str, *, quotes: str, backslash: bool) -> str:
+    """The text outside string literals, or an ApplicationError when a literal is never closed or the
+    parentheses do not balance (a condition must not leave the parentheses it is put in)."""
     if len(text) > 4000:
         raise ApplicationError("The query is too long (4,000 characters at most).", extra={"field": "query"})
-    depth, in_literal, outside = 0, False, []
+    depth, quote, escaped, outside = 0, "", False, []
     for char in text:
-        if char == "'":
-            in_literal = not in_literal  # '' inside a literal toggles twice: still inside
+        if quote:
+            if escaped:
+                escaped = False
+            elif backslash and char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = ""  # WIQL's '' inside a literal closes and opens again: still inside
             continue
-        if in_literal:
+        if char in quotes:
+            quote = char
             continue
         outside.append(char)
         if char == "(":
@@ -102,13 +106,22 @@ def wiql_condition_check(text: str) -> str:
             depth -= 1
             if depth < 0:
                 raise ApplicationError("The query closes a parenthesis it never opened.", extra={"field": "query"})
-        elif char == ";":
-            raise ApplicationError("The query cannot hold ';'.", extra={"field": "query"})
-    if in_literal:
+    if quote:
         raise ApplicationError("The query has a text in quotes that is never closed.", extra={"field": "query"})
     if depth:
         raise ApplicationError("The query opens a parenthesis it never closes.", extra={"field": "query"})
-    if _FORBIDDEN.search("".join(outside)):
+    return "".join(outside)
+
+
+def wiql_condition_check(text: str) -> str:
+    """The person's WIQL condition, or an ApplicationError saying why it cannot be used."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    outside = _outside_literals(text, quotes="'", backslash=False)
+    if ";" in outside:
+        raise ApplicationError("The query cannot hold ';'.", extra={"field": "query"})
+    if _FORBIDDEN.search(outside):
         raise ApplicationError("Write only the condition (what follows WHERE), for example "
                                "[System.Tags] CONTAINS 'release-1'; not SELECT, FROM or ORDER BY.",
                                extra={"field": "query"})
@@ -125,33 +138,7 @@ def jql_condition_check(text: str) -> str:
     text = (text or "").strip()
     if not text:
         return ""
-    if len(text) > 4000:
-        raise ApplicationError("The query is too long (4,000 characters at most).", extra={"field": "query"})
-    depth, quote, escaped, outside = 0, "", False, []
-    for char in text:
-        if quote:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == quote:
-                quote = ""
-            continue
-        if char in "\"'":
-            quote = char
-            continue
-        outside.append(char)
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth < 0:
-                raise ApplicationError("The query closes a parenthesis it never opened.", extra={"field": "query"})
-    if quote:
-        raise ApplicationError("The query has a text in quotes that is never closed.", extra={"field": "query"})
-    if depth:
-        raise ApplicationError("The query opens a parenthesis it never closes.", extra={"field": "query"})
-    if _JQL_FORBIDDEN.search("".join(outside)):
+    if _JQL_FORBIDDEN.search(_outside_literals(text, quotes="\"'", backslash=True)):
         raise ApplicationError("Write only the condition, for example labels = release-1; the run orders the "
                                "issues itself (no ORDER BY).", extra={"field": "query"})
     return text
@@ -195,44 +182,42 @@ def _jql_text(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def scope_jql_condition(scope: Scope) -> str:
-    """The JQL condition a Jira reader adds to `project = X` (and its own paging clause)."""
+# How each query language says the scope's filters: {} is the quoted value (or list of them).
+_WIQL = {"quote": None, "area_path": "[System.AreaPath] UNDER {}", "components": "",
+         "types": "[System.WorkItemType] IN ({})", "states": "[System.State] IN ({})",
+         "from": "[System.CreatedDate] >= {}", "to": "[System.CreatedDate] < {}", "max_id": "[System.Id] <= {}"}
+_JQL = {"quote": "jql", "area_path": "", "components": "component in ({})", "types": "issuetype in ({})",
+        "states": "status in ({})", "from": "created >= {}", "to": "created < {}", "max_id": "id <= {}"}
+
+
+def _scope_condition(scope: Scope, says: dict) -> str:
+    quote = _jql_text if says["quote"] == "jql" else _literal
     parts = []
-    if scope.components:
-        parts.append(f"component in ({', '.join(_jql_text(c) for c in scope.components)})")
-    if scope.types:
-        parts.append(f"issuetype in ({', '.join(_jql_text(t) for t in scope.types)})")
-    if scope.states:
-        parts.append(f"status in ({', '.join(_jql_text(s) for s in scope.states)})")
+    if scope.area_path and says["area_path"]:
+        parts.append(says["area_path"].format(quote(scope.area_path)))
+    for name in ("components", "types", "states"):
+        values = getattr(scope, name)
+        if values and says[name]:
+            parts.append(says[name].format(", ".join(quote(v) for v in values)))
     if scope.created_from:
-        parts.append(f'created >= "{scope.created_from.isoformat()}"')
+        parts.append(says["from"].format(quote(scope.created_from.isoformat())))
     if scope.created_to:
-        parts.append(f'created < "{(scope.created_to + timedelta(days=1)).isoformat()}"')
+        parts.append(says["to"].format(quote((scope.created_to + timedelta(days=1)).isoformat())))
     if scope.query:
         parts.append(f"({scope.query})")
     if scope.sample and scope.sample_max_id:
-        parts.append(f"id <= {int(scope.sample_max_id)}")
+        parts.append(says["max_id"].format(int(scope.sample_max_id)))
     return " AND ".join(parts)
+
+
+def scope_jql_condition(scope: Scope) -> str:
+    """The JQL condition a Jira reader adds to `project = X` (and its own paging clause)."""
+    return _scope_condition(scope, _JQL)
 
 
 def scope_wiql_condition(scope: Scope) -> str:
     """The WIQL condition the reader adds to `[System.TeamProject] = @project AND [System.Id] > n`."""
-    parts = []
-    if scope.area_path:
-        parts.append(f"[System.AreaPath] UNDER {_literal(scope.area_path)}")
-    if scope.types:
-        parts.append(f"[System.WorkItemType] IN ({', '.join(_literal(t) for t in scope.types)})")
-    if scope.states:
-        parts.append(f"[System.State] IN ({', '.join(_literal(s) for s in scope.states)})")
-    if scope.created_from:
-        parts.append(f"[System.CreatedDate] >= {_literal(scope.created_from.isoformat())}")
-    if scope.created_to:
-        parts.append(f"[System.CreatedDate] < {_literal((scope.created_to + timedelta(days=1)).isoformat())}")
-    if scope.query:
-        parts.append(f"({scope.query})")
-    if scope.sample and scope.sample_max_id:
-        parts.append(f"[System.Id] <= {int(scope.sample_max_id)}")
-    return " AND ".join(parts)
+    return _scope_condition(scope, _WIQL)
 
 
 @dataclass
