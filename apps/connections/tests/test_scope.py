@@ -1,6 +1,7 @@
 """The scope of a migration: filters and a WIQL condition turned into one query, checked so it cannot
 widen itself, counted against the Azure DevOps sandbox before saving (with the vendor's words when it is
-wrong), a sample of the first N items, and a scoped live run that takes exactly the items in scope."""
+wrong), a sample of the first N items, and a scoped live run (one area subtree, two types, comments off)
+that takes exactly the items in scope, as its verification report shows."""
 
 from collections import Counter
 
@@ -121,6 +122,17 @@ def test_a_scoped_live_run_takes_exactly_the_items_in_scope(pair, organisation, 
     truth = destination_truth(pair.jira_site)
     assert len(truth["issues"]) == len(expected)
     assert set(truth["source_of"].values()) == expected  # the destination holds exactly the items in scope
+    # The verification report read the destination back: exactly the items in scope, each once, none missing;
+    # comments were off, and nothing differs from what the mapping gives.
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token_create(organisation=organisation, user=member, name='r')[1]}")
+    report = api.get(f"/api/v1/runs/{run.pk}/report/").json()
+    summary = report["summary"]
+    assert report["ready"] is True and summary["items_checked"] == len(expected), summary
+    assert summary["missing"] == 0 and summary["duplicates"] == 0, summary
+    assert summary["matched"] == len(expected) - summary["differing"]
+    assert {d["source_id"] for d in report["differences"]} <= expected
+    assert summary["unexplained"] == 0, (summary, report["differences"][:5])
     # (A preview: the engine refuses a second live run of the same project, whatever its scope.)
     with pytest.raises(ApplicationError, match="No item of the source is in this scope"):
         runs.run_create(organisation=organisation, actor=member, kind="preview", plan=pair.plan,
