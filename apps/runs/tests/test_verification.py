@@ -1,10 +1,14 @@
 """The verification report of a live run: the Jira sandbox read back and every item reconciled; then the
 sandbox tampered with, and the report finds exactly that."""
 
+from unittest import mock
+
 import pytest
 from django.conf import settings
 
 from apps.runs import services
+from apps.runs import store as run_store
+from apps.runs.engine import verify as verify_module
 from apps.runs.models import Run, VerificationDifference
 from apps.runs.testing import TYPE_LEVELS, drive, sandbox_pair
 
@@ -38,7 +42,12 @@ def differences(run) -> list[tuple[str, str, str, bool]]:
 
 
 def test_a_clean_run_has_no_unexplained_difference(pair, organisation, member):
-    run = live_run(pair, organisation, member)
+    from apps.webhooks import services as webhooks
+
+    with mock.patch.object(webhooks, "webhook_event_emit", wraps=webhooks.webhook_event_emit) as emit:
+        run = live_run(pair, organisation, member)
+    [ready] = [c.kwargs for c in emit.call_args_list if c.kwargs["event"] == "run.report_ready"]
+    assert ready["payload"]["verification"]["items_checked"] == ITEMS
     summary = run.stats["verification"]
     unexplained = list(VerificationDifference.unscoped.filter(run=run, announced=False).values_list(
         "source_id", "check_name", "explanation"))
@@ -47,12 +56,15 @@ def test_a_clean_run_has_no_unexplained_difference(pair, organisation, member):
     assert summary["unexplained"] == 0
     assert summary["missing"] == 0 and summary["duplicates"] == 0
     assert run.progress["verify"]["done"] == ITEMS == run.progress["verify"]["total"]
+    from apps.core.models import AuditEvent
+
+    [event] = AuditEvent.objects.for_organisation(organisation).filter(action="run.report_ready",
+                                                                       target_id=str(run.pk))
+    assert event.data["items_checked"] == ITEMS and event.data["unexplained"] == 0
 
 
 def drive_to(run, phase: str) -> None:
     """Step the run in this process until it reaches `phase` (as testing.drive does, without a worker)."""
-    from unittest import mock
-
     for _ in range(300):
         run.refresh_from_db()
         if run.phase == phase or not run.is_active:
@@ -90,9 +102,28 @@ def test_the_report_finds_exactly_what_was_changed_in_the_destination(pair, orga
     JiraIssue.objects.filter(pk=renamed.pk).update(summary="Changed by hand in Jira")
     JiraIssue.objects.filter(pk=relabelled.pk).update(labels=[*relabelled.labels, "added-by-hand"])
     JiraIssue.objects.filter(pk=deleted.pk).delete()
-    drive(run)
+    # The worker dies right after the verification recorded its second slice: resumed, it goes on from there.
+    original = run_store.RunStore.verify_record
+    recorded = []
+
+    def record_then_die(self, **kwargs):
+        original(self, **kwargs)
+        recorded.append(kwargs["checked"])
+        if len(recorded) == 2:
+            raise RuntimeError("the worker died")
+
+    with mock.patch.object(verify_module, "SLICE", 5), mock.patch.object(run_store.RunStore, "verify_record",
+                                                                          record_then_die):
+        drive(run)
+    run.refresh_from_db()
+    assert (run.state, run.phase, run.progress["verify"]["done"]) == (Run.State.FAILED, "verify", 10)
+    with mock.patch.object(services, "run_enqueue", lambda run, countdown=0: None):
+        services.run_resume(run=run, actor=member)
+    with mock.patch.object(verify_module, "SLICE", 5):
+        drive(run)
     run.refresh_from_db()
     assert run.state == Run.State.FINISHED, (run.error_code, run.error_message)
+    assert run.progress["verify"]["done"] == ITEMS  # nothing checked twice
     found = {(sid, check, kind) for sid, check, kind, announced in differences(run) if not announced}
     expected = {(source_of[str(moved.pk)], "status", "differs"), (source_of[str(deleted.pk)], "exists", "missing"),
                 (source_of[str(relabelled.pk)], "labels", "differs"),
@@ -110,3 +141,35 @@ def test_the_report_finds_exactly_what_was_changed_in_the_destination(pair, orga
     assert "added-by-hand" not in explanations
     status = VerificationDifference.unscoped.get(run=run, check_name="status")
     assert "Expected status" in status.explanation
+
+
+@pytest.mark.skipif(not {"comments", "attachments"} <= set(verify_module.PHASES),
+                    reason="the engine does not carry comments and attachments here")
+def test_the_report_finds_a_deleted_comment_and_a_changed_file(pair, organisation, member):
+    from apps.runs.models import IdMapEntry
+    from apps.sandbox.jira.models import JiraAttachment, JiraComment
+
+    run = services.run_create(organisation=organisation, actor=member, kind="live", plan=pair.plan,
+                              source_connection=pair.source, destination_connection=pair.destination,
+                              type_levels=TYPE_LEVELS, start=False)
+    drive_to(run, "verify")
+    comments = IdMapEntry.unscoped.filter(run=run, phase="comments").exclude(destination_id="")
+    files = IdMapEntry.unscoped.filter(run=run, phase="attachments").exclude(destination_id="")
+    if not comments.exists() or not files.exists():
+        pytest.skip("the seeded project has no comment or no attachment")
+    comment = comments.first()
+    commented = comment.source_id.split(":")[1]  # comment:<item>:<comment>
+    JiraComment.objects.filter(pk=int(comment.destination_id)).delete()
+    changed_file = next(e for e in files if e.source_id.split(":")[1] != commented)
+    attachment = JiraAttachment.objects.get(pk=int(changed_file.destination_id))
+    content = bytes(attachment.content)
+    attachment.content = bytes([content[0] ^ 0xFF]) + content[1:] if content else b"x"
+    attachment.size = len(attachment.content)
+    attachment.save()
+    drive(run)
+    run.refresh_from_db()
+    assert run.state == Run.State.FINISHED, (run.error_code, run.error_message)
+    found = {(sid, check) for sid, check, kind, announced in differences(run) if not announced}
+    assert found == {(commented, "comment_count"), (changed_file.source_id.split(":")[1], "attachments")}
+    difference = VerificationDifference.unscoped.get(run=run, check_name="attachments")
+    assert "sha256" in difference.explanation and attachment.filename not in difference.explanation
