@@ -146,6 +146,8 @@ def test_report_page_and_csv_download(report_run, member, client):
     assert page.index("MIG-1") < page.index("MIG-2")  # unexplained before announced
     detail = client.get(f"/runs/{report_run.pk}/").content.decode()
     assert f"/runs/{report_run.pk}/report/" in detail
+    listing = client.get("/runs/reports/").content.decode()
+    assert f"/runs/{report_run.pk}/report/" in listing and "0 of 3 match, 2 unexplained" in listing
     response = client.get(f"/runs/{report_run.pk}/report.csv")
     assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
     assert len(b"".join(response.streaming_content).decode().strip().splitlines()) == 4
