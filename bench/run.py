@@ -30,8 +30,6 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--parallel", type=int, default=8, help="requests in flight at once")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--no-content", action="store_true",
-                        help="leave out comments, attachments and history (items, states, links, sprints only)")
     parser.add_argument("--database-url", default=None, help="e.g. postgres://postgres@127.0.0.1:5432/mig_bench")
     parser.add_argument("--broker-url", default=None, help="e.g. redis://127.0.0.1:6379/10 (default: a filesystem broker)")
     parser.add_argument("--timeout", type=float, default=3600)
@@ -65,11 +63,6 @@ def run(args, port: int) -> int:
     from apps.sandbox.services import site_controls_update
 
     organisation, user, pair = bench.setup_pair(items=args.items, port=port, seed=args.seed, slug="bench")
-    plan = pair.plan
-    if args.no_content:
-        from dataclasses import replace
-
-        plan = replace(plan, comments=False, attachments=False, history=False)
     if args.no_content:
         from dataclasses import replace
 
@@ -88,7 +81,7 @@ def run(args, port: int) -> int:
                                        "MIGRAYT_LOG_LEVEL": "WARNING"}).start()
     watch.pgid = worker.process.pid
     try:
-        run = services.run_create(organisation=organisation, actor=user, kind="live", plan=plan,
+        run = services.run_create(organisation=organisation, actor=user, kind="live", plan=pair.plan,
                                   source_connection=pair.source, destination_connection=pair.destination,
                                   type_levels=TYPE_LEVELS)
         deadline = time.monotonic() + args.timeout
