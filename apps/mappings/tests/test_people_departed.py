@@ -112,7 +112,7 @@ def test_the_drafter_honours_each_choice():
     assert {"person_no_account", "person_default"} <= {w.code for w in draft.warnings}
 
     draft = with_default.draft(_item(assignee=eve, created_by=ana))
-    assert draft.write.assignee == "eve@fabrikam.test" and draft.write.reporter == "acc-ana"
+    assert draft.write.assignee == "Eve Old <eve@fabrikam.test>" and draft.write.reporter == "acc-ana"
     assert "person_inactive" in {w.code for w in draft.warnings}
     assert "no account in the destination" not in json.dumps(draft.write.description)
 

@@ -119,6 +119,9 @@ class Drafter:
         if choice == "inactive_account":
             warnings.append(Warning("person_inactive", f"{what}: {name} has no active account in the destination; "
                                     "they are written as an inactive account."))
+            # Azure DevOps keeps "Name <e-mail>" as the identity when the write bypasses rules.
+            if person.email and person.display_name:
+                return f"{person.display_name} <{person.email}>"
             return person.email or person.display_name or person.source_id
         if attributions is not None:
             attributions.append(f"{what}: {name}")
