@@ -196,36 +196,39 @@ class RunItemPreviewApi(APIView):
         return Response(services.run_item_preview(run=run, source_id=source_id))
 
 
+class ReportSummarySerializer(serializers.Serializer):
+    items_checked = serializers.IntegerField()
+    matched = serializers.IntegerField()
+    differing = serializers.IntegerField()
+    missing = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    differences = serializers.IntegerField()
+    unexplained = serializers.IntegerField()
+    announced = serializers.IntegerField()
+    by_check = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()),
+                                     help_text="check -> {unexplained, announced}")
+
+
+class ReportDifferenceSerializer(serializers.Serializer):
+    source_id = serializers.CharField()
+    destination_key = serializers.CharField()
+    check = serializers.CharField(source="check_name")
+    kind = serializers.ChoiceField(choices=["missing", "extra", "differs"])
+    announced = serializers.BooleanField(help_text="the preview said so (listed after the unexplained ones)")
+    explanation = serializers.CharField(help_text="counts, lengths, hashes, ids, status and type names only")
+
+
 class RunReportApi(APIView):
     """The verification report of a live run: the summary and the differences, unexplained ones first."""
 
-    class SummarySerializer(serializers.Serializer):
-        items_checked = serializers.IntegerField()
-        matched = serializers.IntegerField()
-        differing = serializers.IntegerField()
-        missing = serializers.IntegerField()
-        duplicates = serializers.IntegerField()
-        differences = serializers.IntegerField()
-        unexplained = serializers.IntegerField()
-        announced = serializers.IntegerField()
-        by_check = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()))
-
-    class DifferenceSerializer(serializers.Serializer):
-        source_id = serializers.CharField()
-        destination_key = serializers.CharField()
-        check = serializers.CharField(source="check_name")
-        kind = serializers.CharField()
-        announced = serializers.BooleanField()
-        explanation = serializers.CharField()
-
     class OutputSerializer(serializers.Serializer):
         run_id = serializers.IntegerField()
-        ready = serializers.BooleanField()
-        summary = serializers.DictField(allow_null=True)
+        ready = serializers.BooleanField(help_text="false until the verification finished (a preview has none)")
+        summary = ReportSummarySerializer(allow_null=True)
         count = serializers.IntegerField()
         next = serializers.CharField(allow_null=True)
         previous = serializers.CharField(allow_null=True)
-        differences = serializers.ListField(child=serializers.DictField())
+        differences = ReportDifferenceSerializer(many=True)
 
     @extend_schema(
         summary="The verification report: summary and differences (no ticket content)",
@@ -249,14 +252,14 @@ class RunReportApi(APIView):
         page = paginator.paginate_queryset(qs, request, view=self)
         summary = verification.report_summary(run=run)
         return Response({"run_id": run.pk, "ready": summary is not None,
-                         "summary": self.SummarySerializer(summary).data if summary else None,
+                         "summary": ReportSummarySerializer(summary).data if summary else None,
                          "count": paginator.count, "next": paginator.get_next_link(),
                          "previous": paginator.get_previous_link(),
-                         "differences": self.DifferenceSerializer(page, many=True).data})
+                         "differences": ReportDifferenceSerializer(page, many=True).data})
 
 
 class RunReportCsvApi(APIView):
-    @extend_schema(summary="Every difference of the verification report, as CSV",
+    @extend_schema(summary="Every difference of the verification report, as CSV", operation_id="runs_report_csv",
                    responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request, run_id: int):
         run = _run_or_404(request, run_id)
