@@ -122,6 +122,12 @@ def run(args, port: int) -> int:
     if served:
         print(f"bulk creates served in {served[len(served) // 2]} ms (median), {served[-1]} ms at most", flush=True)
     print(f"seconds per phase (first to last checkpoint): {bench.phase_seconds(run)}", flush=True)
+    if args.big_attachment_mb:
+        from apps.sandbox.jira.models import JiraAttachment
+
+        biggest = JiraAttachment.objects.filter(issue__site=pair.jira_site).order_by("-size").values_list(
+            "size", flat=True).first()
+        print(f"largest file in Jira: {biggest or 0} bytes (sent: {args.big_attachment_mb * 1048576})", flush=True)
     kinds = bench.requests_by_kind(jira, SandboxRequest.objects.filter(site=pair.ado_site))
     print("requests per item by kind: " + ", ".join(f"{k} {v / args.items:.2f}" for k, v in kinds.items()), flush=True)
     print(f"wall {wall:.1f} s, floor {floor:.1f} s at {args.rate:g} requests/s", flush=True)

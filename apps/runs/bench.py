@@ -25,7 +25,7 @@ def free_port() -> int:
 def prepare(*, database_url: str | None, broker_url: str | None = None) -> tuple[Path, int]:
     """Environment for a temporary deployment; call before django.setup()."""
     state = Path(tempfile.mkdtemp(prefix="migrayt-bench-runs-"))
-    port = free_port()
+    port = int(os.environ.get("MIGRAYT_BENCH_PORT") or 0) or free_port()  # a port range of one's own
     os.environ["MIGRAYT_VAR_DIR"] = str(state)
     os.environ["MIGRAYT_SANDBOX_ENABLED"] = "true"
     os.environ.setdefault("MIGRAYT_ENV", "development")

@@ -145,7 +145,7 @@ class ContentPhases:
         warnings: dict = {}
         count = 0
         if phase == "attachments":
-            limit = self._limit()
+            # Files over the destination's limit are announced by the plan phase already.
             for item, attached in self.source.items_with_attachments([r.source_id for r in refs]):
                 images = self._images(self.drafter.description_source(item), item.source_id)
                 known = {a.source_id for a in attached}
@@ -153,11 +153,6 @@ class ContentPhases:
                 if images:
                     add_warning(warnings, Warning("inline_images", "Images shown in the description are uploaded "
                                                   "and the description is rewritten to show them."), item.source_id)
-                for attachment in attached:
-                    if attachment.size_bytes and attachment.size_bytes > limit:
-                        add_warning(warnings, Warning("attachment_too_large", f"An attachment of "
-                                    f"{attachment.size_bytes / 1048576:.1f} MB is over the destination's limit of "
-                                    f"{limit / 1048576:.0f} MB and will not be copied."), item.source_id)
         elif phase == "comments":
             count = sum(item.comment_count or 0 for item in self._items_context(refs).values())
         else:
