@@ -1,0 +1,99 @@
+"""What the verification phase costs: a live run in this process up to its verify phase, then the verify phase
+timed on its own.
+
+    python bench/verify.py --items 300 [--latency-ms 50] [--content] [--database-url ...]
+
+Runs on its own from a checkout (a temporary state folder and database; the Azure DevOps and Jira Cloud
+sandboxes served by gunicorn on 127.0.0.1, MIGRAYT_BENCH_PORT for a port of one's own). Last line: one JSON
+object with items, verify_s, items_per_s, the requests the verification sent to Jira and to Azure DevOps
+per item, and the report's summary (a clean run: no unexplained difference).
+"""
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+from unittest import mock
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from apps.runs import bench  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=300)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--content", action="store_true", help="carry comments, attachments and history too")
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    if args.items < 1:
+        parser.error("--items must be positive")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    state, port = bench.prepare(database_url=args.database_url)
+    try:
+        return run(args, port)
+    finally:
+        bench.cleanup(state, args.keep)
+
+
+def _step_until(run, services, done) -> None:
+    with mock.patch.object(services, "run_enqueue", lambda run, countdown=0: None):
+        for _ in range(5000):
+            run.refresh_from_db()
+            if done(run) or not run.is_active:
+                return
+            services.run_step_execute(run_id=run.pk, step=run.step)
+    raise SystemExit("the run did not get there")
+
+
+def run(args, port: int) -> int:
+    import django
+
+    django.setup()
+    from dataclasses import replace
+
+    from django.db import connections
+
+    from apps.runs import services
+    from apps.runs.testing import TYPE_LEVELS
+    from apps.sandbox.models import SandboxRequest
+    from apps.sandbox.services import site_controls_update
+
+    organisation, user, pair = bench.setup_pair(items=args.items, port=port, seed=args.seed, slug="vbench")
+    if not args.content:
+        pair.plan = replace(pair.plan, comments=False, attachments=False, history=False)
+    for site in (pair.jira_site, pair.ado_site):
+        site_controls_update(site=site, controls={"latency_ms": args.latency_ms})
+    connections.close_all()
+    server = bench.serve(port)
+    try:
+        run = services.run_create(organisation=organisation, actor=user, kind="live", plan=pair.plan,
+                                  source_connection=pair.source, destination_connection=pair.destination,
+                                  type_levels=TYPE_LEVELS, start=False)
+        _step_until(run, services, lambda r: r.phase == "verify")
+        mark = SandboxRequest.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        started = time.monotonic()
+        _step_until(run, services, lambda r: r.phase != "verify")
+        took = time.monotonic() - started
+        run.refresh_from_db()
+        sent = SandboxRequest.objects.filter(id__gt=mark)
+        jira, ado = sent.filter(site=pair.jira_site).count(), sent.filter(site=pair.ado_site).count()
+        summary = (run.stats or {}).get("verification") or {}
+        bench.last_line({"items": args.items, "content": args.content, "state": run.state,
+                         "verify_s": round(took, 1), "items_per_s": round(args.items / took, 1) if took else None,
+                         "jira_requests": jira, "ado_requests": ado,
+                         "requests_per_item": round((jira + ado) / args.items, 3),
+                         "summary": {k: v for k, v in summary.items() if k != "by_check"},
+                         "by_check": summary.get("by_check", {})})
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
