@@ -73,9 +73,14 @@ def run_create(*, organisation, actor, kind: str, plan: MappingPlan, source_conn
     for connection, role in ((source_connection, "source"), (destination_connection, "destination")):
         if connection is None or connection.organisation_id != organisation.pk:
             raise ApplicationError(f"The {role} connection is missing or belongs to another organisation.")
-    if source_connection.kind != "azure_devops" or destination_connection.kind not in ("jira_cloud",
-                                                                                       "jira_data_center"):
-        raise ApplicationError("This version migrates from Azure DevOps to Jira Cloud or Jira Data Center.")
+    jira = ("jira_cloud", "jira_data_center")
+    if not ((source_connection.kind == "azure_devops" and destination_connection.kind in jira)
+            or (source_connection.kind in jira and destination_connection.kind == "azure_devops")):
+        raise ApplicationError("This version migrates from Azure DevOps to Jira Cloud or Jira Data Center, and from "
+                               "Jira Cloud or Jira Data Center to Azure DevOps.")
+    if scope and source_connection.kind != "azure_devops":
+        raise ApplicationError("A scope can only narrow an Azure DevOps source for now; run the whole Jira "
+                               "project, or leave the scope out.", extra={"field": "scope"})
     adopted = None
     if adopt_run_id not in (None, ""):
         from apps.runs.adoption import run_adoption_check
@@ -195,6 +200,10 @@ def _engine_for(run: Run, store) -> tuple[Engine, list]:
 
     if run.source_connection is None or run.destination_connection is None:
         raise ApplicationError("A connection this run uses was deleted.")
+    if run.destination_connection.kind == "azure_devops":
+        from apps.runs.adapters_to_ado import engine_to_ado
+
+        return engine_to_ado(run, store)
     plan = plan_from_dict(run.plan)
     source_connector = connection_connector(run.source_connection)
     closers = [source_connector]

@@ -308,3 +308,153 @@ def approved_version(*, pair: SandboxPair, organisation, actor):
             row = mapping_set.rows.get(kind=issue.kind, source=issue.source, scope=issue.scope or "")
             mappings.mapping_row_decide(row=row, actor=actor, decision="reject")
     return mappings.mapping_set_approve(mapping_set=mapping_set, actor=actor)
+
+
+# --- the other direction: a seeded Jira sandbox project into an empty Azure DevOps (Agile) project ----------
+
+ADO_TARGET = "Migration Target"
+JIRA_TO_ADO_TYPES = {"Epic": "Epic", "Story": "User Story", "Task": "User Story", "Bug": "Bug", "Sub-task": "Task"}
+JIRA_TO_ADO_STATES = {"To Do": "New", "In Progress": "Active", "In Review": "Resolved", "Done": "Closed"}
+JIRA_TO_ADO_LINKS = {"Blocks": "System.LinkTypes.Dependency-Forward", "Relates": "System.LinkTypes.Related",
+                     "Duplicate": "System.LinkTypes.Duplicate-Forward", "Cloners": "System.LinkTypes.Related"}
+JIRA_TO_ADO_PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "4"}
+
+
+def jira_to_ado_plan(*, jira_site, project_key: str, people: dict[str, str]) -> MappingPlan:
+    """What an approved mapping of a seeded Jira project onto the Agile process gives: every sprint and
+    component created (as iterations and areas), every person mapped to their Azure DevOps identity."""
+    from apps.sandbox.jira.catalog import LINK_TYPES, SPRINT_FIELD, STORY_POINTS_FIELD
+    from apps.sandbox.jira.models import JiraIssueType, JiraProject, JiraSprint
+
+    types = {str(t.pk): t.name for t in JiraIssueType.objects.filter(site=jira_site, project__isnull=True)}
+    project = JiraProject.objects.get(site=jira_site, key=project_key)
+    task_states = {**JIRA_TO_ADO_STATES, "In Review": "Active"}  # an Agile Task has no Resolved
+    states = {}
+    for type_id, name in types.items():
+        target = JIRA_TO_ADO_TYPES.get(name)
+        for status, state in (task_states if target == "Task" else JIRA_TO_ADO_STATES).items():
+            states[(type_id, status)] = state
+    return MappingPlan(
+        version_id=0, source_kind=jira_site.kind, destination_kind="azure_devops", source_project=project_key,
+        destination_project=ADO_TARGET,
+        types={k: TypeRule(k, JIRA_TO_ADO_TYPES.get(v)) for k, v in types.items()},
+        fields={
+            "summary": FieldRule("summary", "System.Title", Transform.COPY),
+            "description": FieldRule("description", "System.Description", Transform.RICH_TEXT),
+            "assignee": FieldRule("assignee", "System.AssignedTo", Transform.PERSON),
+            "reporter": FieldRule("reporter", "System.CreatedBy", Transform.PERSON),
+            "labels": FieldRule("labels", "System.Tags", Transform.TAGS_TO_LABELS),
+            "priority": FieldRule("priority", "Microsoft.VSTS.Common.Priority", Transform.MAP_VALUES,
+                                  dict(JIRA_TO_ADO_PRIORITIES)),
+            STORY_POINTS_FIELD: FieldRule(STORY_POINTS_FIELD, "Microsoft.VSTS.Scheduling.StoryPoints", Transform.NUMBER),
+            SPRINT_FIELD: FieldRule(SPRINT_FIELD, "System.IterationPath", Transform.ITERATION),
+            "components": FieldRule("components", "System.AreaPath", Transform.AREA),
+        },
+        states=states,
+        people=dict(people),
+        iterations={str(s.pk): f"create:{s.name}" for s in JiraSprint.objects.filter(board__project=project)},
+        areas={str(c.pk): f"create:{c.name}" for c in project.components.all()},
+        link_types={type_id: JIRA_TO_ADO_LINKS[name] for type_id, (name, _, _) in LINK_TYPES.items()},
+    )
+
+
+def jira_sandbox_pair(*, organisation, actor, base_url: str, items: int, seed: int = 1, slug: str = "reverse",
+                      kind: str = "jira_cloud") -> SandboxPair:
+    """A seeded Jira sandbox site (Cloud or Data Center) as the source, an empty Agile project in an Azure
+    DevOps sandbox organisation (with an identity for each Jira person) as the destination."""
+    from apps.connections.services import connection_create
+    from apps.sandbox import services as sandbox
+    from apps.sandbox.ado.models import AdoIdentity
+    from apps.sandbox.ado.projects import project_create
+    from apps.sandbox.jira.adapter import FULL_SCOPES
+    from apps.sandbox.jira.models import JiraUser
+    from apps.sandbox.jira.services import jira_principal, jira_site_admin
+
+    jira = sandbox.site_create(kind=kind, slug=f"{slug}-jira")
+    summary = sandbox.site_seed(site=jira, items=items, seed=seed)
+    admin = jira_site_admin(site=jira)
+    sandbox.token_create(site=jira, name="runs", scopes=list(FULL_SCOPES), principal=jira_principal(user=admin),
+                         secret=JIRA_TOKEN)
+    ado = sandbox.site_create(kind="ado", slug=f"{slug}-ado")
+    project_create(site=ado, name=ADO_TARGET, process="Agile")
+    people = {}
+    for user in JiraUser.objects.filter(site=jira).exclude(pk=admin.pk):
+        AdoIdentity.objects.get_or_create(site=ado, unique_name=user.email, defaults={
+            "display_name": user.display_name, "is_active": user.active})
+        people[user.account_id if kind == "jira_cloud" else user.name] = user.email
+    sandbox.token_create(site=ado, name="runs", scopes=["vso.work_full", "vso.project"], secret=ADO_PAT)
+    source = connection_create(organisation=organisation, actor=actor, kind=kind, name=f"{slug} Jira",
+                               base_url=f"{base_url}/sandbox/jira/{jira.slug}", token=JIRA_TOKEN,
+                               email=JIRA_EMAIL if kind == "jira_cloud" else "")
+    destination = connection_create(organisation=organisation, actor=actor, kind="azure_devops", name=f"{slug} ADO",
+                                    base_url=f"{base_url}/sandbox/ado/{ado.slug}", token=ADO_PAT)
+    plan = jira_to_ado_plan(jira_site=jira, project_key=summary["project"], people=people)
+    return SandboxPair(ado, jira, source, destination, plan)
+
+
+def ado_truth(ado_site) -> dict:
+    """What the Azure DevOps sandbox holds, read from its own tables: each item's source id (from its
+    Hyperlink's comment), its parent, its links and its state."""
+    from apps.sandbox.ado.models import AdoWorkItem
+
+    rows = list(AdoWorkItem.objects.filter(site=ado_site, is_deleted=False))
+    source_of = {}
+    for row in rows:
+        for relation in row.relations:
+            comment = str((relation.get("attributes") or {}).get("comment") or "")
+            if relation.get("rel") == "Hyperlink" and comment.startswith("migrayt source "):
+                source_of[row.item_id] = comment.removeprefix("migrayt source ")
+    return {"rows": rows, "source_of": source_of}
+
+
+def jira_to_ado_check(*, jira_site, ado_site, plan: MappingPlan) -> dict:
+    """The verdict of a Jira -> Azure DevOps run, from the two sandboxes' own tables: every migrated issue in
+    Azure DevOps exactly once, under its parent, in its mapped state, with every mapped link once."""
+    from apps.sandbox.jira.models import JiraIssue, JiraIssueLink
+
+    issues = {str(i.pk): i for i in JiraIssue.objects.filter(site=jira_site).select_related("issue_type")}
+    migrated = {sid for sid, i in issues.items() if plan.types.get(str(i.issue_type_id)) and
+                plan.types[str(i.issue_type_id)].target_type}
+    truth = ado_truth(ado_site)
+    source_of = truth["source_of"]
+    counts: dict[str, int] = {}
+    for row in truth["rows"]:
+        counts[source_of.get(row.item_id, "")] = counts.get(source_of.get(row.item_id, ""), 0) + 1
+    from apps.sandbox.jira.catalog import STATUSES
+
+    wrong_parent = wrong_state = 0
+    links = set()
+    link_rows = 0
+    for row in truth["rows"]:
+        sid = source_of.get(row.item_id, "")
+        issue = issues.get(sid)
+        if issue is None:
+            continue
+        parent = str(row.fields.get("System.Parent") or "")
+        parent_sid = next((source_of[r.item_id] for r in truth["rows"] if str(r.item_id) == parent), "")
+        if parent_sid != (str(issue.parent_id) if issue.parent_id and str(issue.parent_id) in migrated else ""):
+            wrong_parent += 1
+        expected = plan.states.get((str(issue.issue_type_id), STATUSES[issue.status_id][0]), "")
+        if expected and row.fields.get("System.State") != expected:
+            wrong_state += 1
+        for relation in row.relations:
+            rel = relation.get("rel", "")
+            if rel.startswith("System.LinkTypes.") and "Hierarchy" not in rel and not rel.endswith("-Reverse"):
+                other = source_of.get(relation.get("target_id"), "")
+                link_rows += 1
+                ends = (sid, other) if rel.endswith("-Forward") else tuple(sorted((sid, other)))
+                links.add((rel, *ends))
+    expected_links = set()
+    for link in JiraIssueLink.objects.filter(site=jira_site):
+        rel = plan.link_types.get(str(link.link_type_id))
+        # "A blocks B": the link's inward issue is A (its issue shows the outward verb), the outward one B.
+        a, b = str(link.inward_issue_id), str(link.outward_issue_id)
+        if rel and a in migrated and b in migrated:
+            expected_links.add((rel, a, b) if rel.endswith("-Forward") else (rel, *sorted((a, b))))
+    related_rows = sum(1 for x in links if not x[0].endswith("-Forward"))
+    duplicates_of_links = link_rows - len(links) - related_rows  # Related shows on both ends
+    return {"items": len(migrated), "destination_items": len(truth["rows"]),
+            "duplicates": sum(n - 1 for sid, n in counts.items() if n > 1),
+            "missing": sum(1 for sid in migrated if sid not in counts), "wrong_parent": wrong_parent,
+            "wrong_state": wrong_state, "links": len(expected_links),
+            "wrong_links": len(links ^ expected_links) + max(0, duplicates_of_links)}

@@ -56,6 +56,10 @@ def canonical_link(link: records.Link) -> PlanLink | None:
     if not link.to_item_id or link.is_external or link.link_type_id.startswith(HIERARCHY_PREFIX):
         return None
     kind = link.link_type_id
+    if not kind.startswith("System.LinkTypes."):
+        # Jira: a link shows on both issues, the inward end marked as the mirror; the outward end says
+        # which way it goes ("A blocks B" is from A to B).
+        return None if link.is_mirror else PlanLink(kind, link.from_item_id, link.to_item_id)
     if kind.endswith("-Reverse"):
         return PlanLink(kind[: -len("-Reverse")] + "-Forward", link.to_item_id, link.from_item_id)
     if kind.endswith("-Forward"):
@@ -95,6 +99,8 @@ class Engine(ContentPhases):
         rich = "wiki" if destination is not None and destination.kind == "jira_data_center" else "adf"
         if destination is None and plan.destination_kind == "jira_data_center":
             rich = "wiki"
+        if (destination.kind if destination is not None else plan.destination_kind) == "azure_devops":
+            rich = "html"
         self.drafter = Drafter(plan, rich_text=rich, components=store.mapped("components"),
                                sprints=store.mapped("sprints"))
         self._requests_seen = destination.request_count() if destination else 0
@@ -256,8 +262,44 @@ class Engine(ContentPhases):
             units += self._items_slice(batch)
         return StepResult("items", units=units)
 
+    # -- history as it happened (a destination that holds it: engine/replay.py) ------------------------------
+    @property
+    def replays_history(self) -> bool:
+        return bool(not self.preview and self.plan.history and getattr(self.destination, "replays_history", False)
+                    and hasattr(self.source, "revisions_bulk"))
+
+    def _replay_context(self):
+        from apps.runs.engine.replay import ReplayContext
+
+        if getattr(self.drafter, "replay_context", None) is None:
+            sprints = self.drafter.sprints
+            self.drafter.replay_context = ReplayContext(
+                people_by_name=self.source.people_by_name(),
+                sprint_paths_by_name={i.name: sprints[i.source_id] for i in self.source.iterations()
+                                      if i.source_id in sprints},
+                sprint_field=self.source.sprint_field())
+        return self.drafter.replay_context
+
+    def _replay_item(self, ref) -> int:
+        """Write the item's changelog and comments as revisions, each under its author and date; what was
+        written before is skipped by the destination (its last revision date is the checkpoint)."""
+        from apps.runs.engine.replay import current_fields, history
+
+        found = self.source.items_by_ids([ref.source_id])
+        if not found:
+            return 0
+        revisions = self.source.revisions_bulk([ref.source_id]).get(ref.source_id, [])
+        comments = self.source.comments_of(ref.source_id) if self.plan.comments else []
+        now = current_fields(self.drafter.draft(found[0]).write)
+        writes = history(self.drafter, found[0], revisions, comments, now)
+        return self.destination.history_replay(destination_id=ref.destination_id, revisions=writes)
+
     def _items_slice(self, batch) -> int:
         sources = {item.source_id: item for item in self.source.items_by_ids([ref.source_id for ref in batch])}
+        changelogs = {}
+        if self.replays_history:
+            self._replay_context()
+            changelogs = self.source.revisions_bulk(list(sources))
         parents = self.store.destination_ids({ref.parent_source_id for ref in batch if ref.parent_source_id})
         warnings: dict = {}
         failed: list[Failure] = []
@@ -274,7 +316,7 @@ class Engine(ContentPhases):
                 add_warning(warnings, Warning("parent_missing", "The parent was not created (it failed or is not "
                             "migrated); the item is created without a parent."), ref.source_id)
             draft = self.drafter.draft(item, source_url=self.source.item_url(item.source_id), parent_id=parent_id,
-                                       parent_key=parent_key)
+                                       parent_key=parent_key, revisions=changelogs.get(item.source_id))
             for warning in draft.warnings:
                 add_warning(warnings, warning, ref.source_id)
             if draft.write is None:
@@ -326,7 +368,7 @@ class Engine(ContentPhases):
             return [records.WriteResult(source_id=w.source_id, error=error) for w in chunk]
 
     # -- states, remote links: per created item, in parallel ---------------------------------------------
-    def _per_item(self, phase: str, work: Callable, wanted: Callable) -> StepResult:
+    def _per_item(self, phase: str, work: Callable, wanted: Callable, prepare: Callable | None = None) -> StepResult:
         cursor = self.store.cursor().get(phase, {})
         after = int(cursor.get("after", -1))
         done = set(self.store.mapped(phase)) if not self.preview else set()
@@ -338,6 +380,8 @@ class Engine(ContentPhases):
                 return StepResult(phase, units=units, phase_done=True)
             todo = [ref for ref in refs if wanted(ref) and ref.source_id not in done]
             written, failed, retry = [], [], []
+            if prepare is not None and todo and not self.preview:
+                prepare(todo)  # store reads happen here, never in the pool's threads
             if self.preview:
                 written = [Recorded("preview", ref.source_id) for ref in todo]
             else:
@@ -367,19 +411,40 @@ class Engine(ContentPhases):
         return StepResult(phase, units=units)
 
     def phase_states(self) -> StepResult:
+        """The state each item reaches; where the destination holds history, the item's whole history is
+        replayed first (before any link writes a revision dated now on it), and reaches the state itself."""
+        replay = self.replays_history
+        if replay:
+            self._replay_context()
+
         def work(ref):
-            self.destination.transition(destination_id=ref.destination_id, status=ref.target_status)
+            if replay:
+                self._replay_item(ref)
+            if ref.target_status:
+                self.destination.transition(destination_id=ref.destination_id, status=ref.target_status)
             return Recorded("states", ref.source_id, ref.destination_id, ref.destination_key,
-                            payload_hash({"status": ref.target_status}))
-        return self._per_item("states", work, lambda ref: bool(ref.target_status))
+                            payload_hash({"status": ref.target_status, "history": replay}))
+        return self._per_item("states", work, lambda ref: bool(ref.target_status) or replay)
 
     def phase_remote_links(self) -> StepResult:
+        # A destination that takes parents late (their link writes a revision on the parent, dated now) gets
+        # them here, after every item's history.
+        late = bool(getattr(self.destination, "parents_late", False))
+        parents: dict[str, tuple[str, str]] = {}
+
+        def prepare(refs):
+            if late:
+                parents.update(self.store.destination_ids({r.parent_source_id for r in refs if r.parent_source_id}))
+
         def work(ref):
             url = self.source.item_url(ref.source_id)
             link_id = self.destination.remote_link(destination_id=ref.destination_id, global_id=url, url=url,
                                                    title=f"{self.plan.source_project} #{ref.source_id}")
+            if late and ref.parent_source_id in parents:
+                self.destination.parent_link(destination_id=ref.destination_id,
+                                             parent_id=parents[ref.parent_source_id][0])
             return Recorded("remote_links", ref.source_id, str(link_id), "", payload_hash({"globalId": url}))
-        return self._per_item("remote_links", work, lambda ref: True)
+        return self._per_item("remote_links", work, lambda ref: True, prepare)
 
     # -- links ------------------------------------------------------------------------------------------
     def phase_links(self) -> StepResult:
