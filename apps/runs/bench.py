@@ -96,7 +96,7 @@ class RssWatch:
         self._stop.set()
 
 
-def setup_pair(*, items: int, port: int, seed: int, slug: str, sprints: bool = True):
+def setup_pair(*, items: int, port: int, seed: int, slug: str, sprints: bool = True, direction: str = "ado-jira"):
     from django.core.management import call_command
 
     from apps.accounts.models import Membership, Organisation, User
@@ -107,8 +107,14 @@ def setup_pair(*, items: int, port: int, seed: int, slug: str, sprints: bool = T
     user = User.objects.create_user(email="bench@migrayt.local", password="bench-password-2026")  # noqa: S106
     Membership.objects.create(organisation=organisation, user=user, role=Membership.Role.OWNER)
     started = time.monotonic()
-    pair = sandbox_pair(organisation=organisation, actor=user, base_url=f"http://127.0.0.1:{port}", items=items,
-                        seed=seed, slug=slug, sprints=sprints)
+    if direction == "jira-ado":
+        from apps.runs.testing import jira_sandbox_pair
+
+        pair = jira_sandbox_pair(organisation=organisation, actor=user, base_url=f"http://127.0.0.1:{port}",
+                                 items=items, seed=seed, slug=slug)
+    else:
+        pair = sandbox_pair(organisation=organisation, actor=user, base_url=f"http://127.0.0.1:{port}", items=items,
+                            seed=seed, slug=slug, sprints=sprints)
     print(f"seeded {items} items in {time.monotonic() - started:.1f} s", flush=True)
     return organisation, user, pair
 
