@@ -56,9 +56,9 @@ def canonical_link(link: records.Link) -> PlanLink | None:
     if not link.to_item_id or link.is_external or link.link_type_id.startswith(HIERARCHY_PREFIX):
         return None
     kind = link.link_type_id
-    if not kind.startswith("System.LinkTypes."):
-        # Jira: a link shows on both issues, the inward end marked as the mirror; the outward end says
-        # which way it goes ("A blocks B" is from A to B).
+    if "." not in kind:
+        # Jira (link types are numbered; ADO's are reference names): a link shows on both issues, the inward end
+        # marked as the mirror; the outward end says which way it goes ("A blocks B" is from A to B).
         return None if link.is_mirror else PlanLink(kind, link.from_item_id, link.to_item_id)
     if kind.endswith("-Reverse"):
         return PlanLink(kind[: -len("-Reverse")] + "-Forward", link.to_item_id, link.from_item_id)

@@ -1,0 +1,104 @@
+"""The Jira -> Azure DevOps pieces that need no server: links planned once, history drafting, the create
+document."""
+
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+from apps.connections.connectors import records
+from apps.connections.connectors.azure_devops.writer import AdoWriter, node_name
+from apps.mappings.drafting.proposals import Transform
+from apps.mappings.plan import FieldRule, MappingPlan, TypeRule
+from apps.runs.engine.draft import Drafter
+from apps.runs.engine.execute import canonical_link
+from apps.runs.engine.replay import ReplayContext, create_fields, history, strictly_after
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def _plan() -> MappingPlan:
+    return MappingPlan(
+        version_id=0, source_kind="jira_cloud", destination_kind="azure_devops", source_project="ACME",
+        destination_project="Target", types={"10": TypeRule("10", "User Story")},
+        fields={"summary": FieldRule("summary", "System.Title", Transform.COPY),
+                "assignee": FieldRule("assignee", "System.AssignedTo", Transform.PERSON),
+                "priority": FieldRule("priority", "Microsoft.VSTS.Common.Priority", Transform.MAP_VALUES,
+                                      {"High": "2", "Low": "4"})},
+        states={("10", "To Do"): "New", ("10", "Done"): "Closed"},
+        people={"acc-ada": "ada@example.com", "acc-bob": "bob@example.com"},
+    )
+
+
+def _drafter() -> Drafter:
+    drafter = Drafter(_plan(), rich_text="html")
+    drafter.replay_context = ReplayContext(people_by_name={"Bob": "acc-bob"})
+    return drafter
+
+
+def _item() -> records.WorkItem:
+    return records.WorkItem(source_id="100", key="ACME-1", project_id="1", type_id="10", title="Now",
+                            state="Done", created_at=T0, priority="High",
+                            created_by=records.Person("acc-ada", "Ada"), assignee=records.Person("acc-bob", "Bob"))
+
+
+def _revisions():
+    ada = records.Person("acc-ada", "Ada")
+    return [
+        records.Revision("1", "100", 1, ada, T0 + timedelta(hours=1),
+                         (records.FieldChange("status", "To Do", "Done"), records.FieldChange("resolution", None, "Fixed"))),
+        records.Revision("2", "100", 2, ada, T0 + timedelta(hours=1),  # the same moment as the one before
+                         (records.FieldChange("assignee", None, "Bob"), records.FieldChange("summary", "Then", "Now"))),
+    ]
+
+
+def test_jira_links_are_planned_once_from_their_outward_end_and_ado_reverse_links_still_fold():
+    outward = records.Link("7", "10000", "1", "2")
+    mirror = records.Link("7", "10000", "2", "1", is_mirror=True)
+    assert canonical_link(outward).from_source_id == "1" and canonical_link(mirror) is None
+    tested = records.Link("x", "Microsoft.VSTS.Common.TestedBy-Reverse", "5", "6")
+    assert canonical_link(tested).link_type == "Microsoft.VSTS.Common.TestedBy-Forward"
+    assert (canonical_link(tested).from_source_id, canonical_link(tested).to_source_id) == ("6", "5")
+
+
+def test_the_item_is_created_as_it_was_and_its_changelog_replays_in_order_with_notes():
+    drafter, item = _drafter(), _item()
+    first = create_fields(drafter, item, status="Closed", revisions=_revisions())
+    assert first["System.State"] == "New" and first["System.Title"] == "Then"
+    assert first["System.AssignedTo"] is None and first["System.CreatedDate"] == T0
+    comment = records.Comment("c1", "100", records.Person("acc-bob", "Bob"), T0 + timedelta(minutes=30),
+                              body="Looks good", body_format=records.TextFormat.WIKI)
+    writes = history(drafter, item, _revisions(), [comment])
+    assert [w.source_id for w in writes] == ["comment:c1", "changelog:1", "changelog:2"]
+    assert writes[0].is_comment and writes[0].author == "bob@example.com" and "Looks good" in writes[0].note
+    assert writes[1].fields == {"System.State": "Closed"} and "resolution" in writes[1].note
+    assert writes[2].fields == {"System.AssignedTo": "bob@example.com", "System.Title": "Now"}
+    assert writes[2].changed_at == writes[1].changed_at + timedelta(milliseconds=1)  # strictly increasing
+    assert all(w.author for w in writes)
+
+
+def test_a_value_the_changelog_does_not_explain_is_set_last_and_said():
+    drafter, item = _drafter(), _item()
+    writes = history(drafter, item, _revisions(), [], {"System.State": "Closed", "System.Title": "Renamed since"})
+    assert writes[-1].source_id == "current" and writes[-1].fields == {"System.Title": "Renamed since"}
+    assert "history does not record" in writes[-1].note
+
+
+def test_strictly_after_moves_equal_or_earlier_moments_forward():
+    moments = strictly_after([T0, T0, T0 - timedelta(seconds=1)], T0)
+    assert moments == [T0 + timedelta(milliseconds=n) for n in (1, 2, 3)]
+
+
+def test_the_create_document_carries_bypass_fields_the_run_tag_and_the_source_marker():
+    connector = SimpleNamespace(http=None, config=SimpleNamespace(base_url="https://dev.azure.com/org/"))
+    writer = AdoWriter(connector, run_id="3f2a9c1e-0000-4000-8000-000000000000")
+    write = records.ItemWrite(source_id="100", type_id="User Story", summary="Now", source_url="https://x/browse/ACME-1",
+                              parent_id="7", labels=("ux", "a;b"), reporter="ada@example.com",
+                              fields={"System.CreatedDate": T0, "System.State": "New"})
+    ops = {op["path"]: op["value"] for op in writer.create_ops(write) if op["path"].startswith("/fields/")}
+    assert ops["/fields/System.CreatedBy"] == ops["/fields/System.ChangedBy"] == "ada@example.com"
+    assert ops["/fields/System.CreatedDate"] == ops["/fields/System.ChangedDate"] == "2026-01-05T09:00:00.000Z"
+    assert ops["/fields/System.Tags"] == "ux; a,b; migrayt-run-3f2a9c1e0000"
+    relations = [op["value"] for op in writer.create_ops(write) if op["path"] == "/relations/-"]
+    assert relations[0] == {"rel": "System.LinkTypes.Hierarchy-Reverse", "url": "https://dev.azure.com/org/_apis/wit/workItems/7"}
+    assert relations[1]["attributes"]["comment"] == "migrayt source 100"
+    assert writer.source_id_of({"relations": relations}) == "100"
+    assert node_name('Sprint 3: "Q1" / #2.') == "Sprint 3- -Q1- - -2"
