@@ -102,6 +102,15 @@ def test_the_report_finds_exactly_what_was_changed_in_the_destination(pair, orga
     JiraIssue.objects.filter(pk=renamed.pk).update(summary="Changed by hand in Jira")
     JiraIssue.objects.filter(pk=relabelled.pk).update(labels=[*relabelled.labels, "added-by-hand"])
     JiraIssue.objects.filter(pk=deleted.pk).delete()
+    # A second issue carrying the same source id (as if written twice).
+    from apps.sandbox.jira.models import JiraEntityProperty
+
+    twin = JiraIssue.objects.get(pk=moved.pk)
+    source_property = JiraEntityProperty.objects.get(issue_id=moved.pk, key="migrayt.source").value
+    number = max(JiraIssue.objects.filter(site=pair.jira_site).values_list("number", flat=True)) + 1
+    twin.pk, twin.number, twin.key = None, number, f"{twin.key.split('-')[0]}-{number}"
+    twin.save()
+    JiraEntityProperty.objects.create(issue=twin, key="migrayt.source", value=source_property)
     # The worker dies right after the verification recorded its second slice: resumed, it goes on from there.
     original = run_store.RunStore.verify_record
     recorded = []
@@ -128,10 +137,13 @@ def test_the_report_finds_exactly_what_was_changed_in_the_destination(pair, orga
     expected = {(source_of[str(moved.pk)], "status", "differs"), (source_of[str(deleted.pk)], "exists", "missing"),
                 (source_of[str(relabelled.pk)], "labels", "differs"),
                 (source_of[str(renamed.pk)], "summary", "differs"),
+                (source_of[str(moved.pk)], "duplicate", "extra"),
                 *((sid, "links", "missing") for sid in ends)}
     assert found == expected
     summary = run.stats["verification"]
-    assert summary["missing"] == 1
+    assert summary["missing"] == 1 and summary["duplicates"] == 1
+    duplicate = VerificationDifference.unscoped.get(run=run, check_name="duplicate")
+    assert duplicate.destination_key == twin.key and moved.key in duplicate.explanation
     assert summary["differing"] == 3 + len(ends)
     assert summary["matched"] == ITEMS - 4 - len(ends)
     assert summary["items_checked"] == ITEMS
