@@ -4,6 +4,8 @@ nothing of it is stored (the changelog comments in the destination carry the sam
 import csv
 from collections.abc import Iterator
 
+from django.http import StreamingHttpResponse
+
 from apps.core.exceptions import ApplicationError
 from apps.runs import changelog
 from apps.runs.models import Run, RunItem
@@ -60,3 +62,11 @@ def run_history_csv_rows(*, run: Run, ids: list[str]) -> Iterator[str]:
                 continue
             for row in changelog.csv_rows(source_id, revisions):
                 yield writer.writerow([_cell(value) for value in row])
+
+
+def run_history_csv_response(*, run: Run, items: str = "") -> StreamingHttpResponse:
+    """The download, for the API and the page alike (bad `items` raise ApplicationError first)."""
+    ids = run_history_items(run=run, items=items)
+    response = StreamingHttpResponse(run_history_csv_rows(run=run, ids=ids), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="migrayt-run-{run.pk}-history.csv"'
+    return response

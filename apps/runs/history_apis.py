@@ -1,4 +1,3 @@
-from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
@@ -14,8 +13,4 @@ class RunHistoryCsvApi(APIView):
                    responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request, run_id: int):
         run = _run_or_404(request, run_id)
-        ids = history.run_history_items(run=run, items=request.query_params.get("items", ""))
-        response = StreamingHttpResponse(history.run_history_csv_rows(run=run, ids=ids),
-                                         content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="migrayt-run-{run.pk}-history.csv"'
-        return response
+        return history.run_history_csv_response(run=run, items=request.query_params.get("items", ""))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.runs import views
+from apps.runs import history_views, views
 
 app_name = "runs"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:run_id>/audit/", views.run_audit, name="audit"),
     path("<int:run_id>/report/", views.run_report, name="report"),
     path("<int:run_id>/report.csv", views.run_report_csv, name="report-csv"),
+    path("<int:run_id>/history.csv", history_views.run_history_csv, name="history-csv"),
     path("<int:run_id>/item/", views.run_item, name="item"),
     path("<int:run_id>/<str:action>/", views.run_control, name="control"),
 ]

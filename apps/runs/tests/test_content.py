@@ -163,7 +163,7 @@ def text_in_database(needle: str) -> list[str]:
 
 
 def test_comments_attachments_images_and_history_reach_jira_cloud_once_and_nothing_stays(
-        live_server, organisation, member):
+        live_server, organisation, member, client):
     pair = sandbox_pair(organisation=organisation, actor=member, base_url=live_server.url, items=8, seed=31,
                         slug="content")
     canary = f"CANARY-{uuid.uuid4().hex}"
@@ -219,6 +219,11 @@ def test_comments_attachments_images_and_history_reach_jira_cloud_once_and_nothi
     assert any(line.startswith(f"{put['first']},") and ",Description," in line for line in lines[1:])
     assert api.get(f"/api/v1/runs/{run.pk}/history.csv", {"items": "x;1"}).status_code == 400
     assert api.get(f"/api/v1/runs/{run.pk}/history.csv", {"items": "999999"}).status_code == 400
+    client.force_login(member)
+    page = client.get(f"/runs/{run.pk}/history.csv", {"items": put["first"]})
+    assert page.status_code == 200 and b"".join(page.streaming_content).decode().splitlines() == lines
+    assert client.get(f"/runs/{run.pk}/history.csv", {"items": "nope"}).status_code == 302
+    assert f"/runs/{run.pk}/history.csv".encode() in client.get(f"/runs/{run.pk}/report/").content
 
     # Zero Data Retention: the canary is in Jira, and nowhere in our tables or the staged storage.
     assert text_in_database(canary) == []
