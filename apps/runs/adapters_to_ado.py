@@ -171,7 +171,7 @@ class AdoDestination:
         return self.writer.attachments(destination_id)
 
     def image_target(self, *, attachment_id: str, filename: str) -> ImageTarget:
-        return ImageTarget(url=attachment_id)
+        return ImageTarget(url=self.writer.attachment_url(attachment_id))
 
     def description_set(self, *, destination_id: str, body) -> None:
         self.writer.description_set(destination_id, str(body or ""))

@@ -348,20 +348,25 @@ class AdoWriter:
     # -- attachments and the description -------------------------------------------------------------
 
     def attachment_upload(self, item_id: str, *, source_id: str, filename: str, chunks, project: str) -> str:
-        """Upload a file (streamed) and attach it to the item; returns the attachment's URL (its id). The
+        """Upload a file (streamed) and attach it to the item; returns the attachment's id (a GUID). The
         relation's comment carries the source attachment id, so a crashed upload is found by `attachments`."""
         response = self.http.request("POST", f"{self._p(project)}/_apis/wit/attachments",
                                      params={"fileName": filename, "api-version": API}, content=chunks,
                                      headers={"Content-Type": "application/octet-stream"})
-        url = str(response.json().get("url") or "")
+        body = response.json()
+        url = str(body.get("url") or "")
         self.item_update(item_id, [{"op": "add", "path": "/relations/-", "value": {
             "rel": "AttachedFile", "url": url, "attributes": {"comment": self.marker(source_id), "name": filename}}}],
             what="attach a file")
-        return url
+        return str(body.get("id") or url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1])
+
+    def attachment_url(self, attachment_id: str) -> str:
+        return f"{self.base_url}/_apis/wit/attachments/{attachment_id}"
 
     def attachments(self, item_id: str) -> list[tuple[str, str, int]]:
-        """(URL, file name, size) of the files attached to the item."""
-        return [(str(r.get("url", "")), str((r.get("attributes") or {}).get("name") or ""),
+        """(id, file name, size) of the files attached to the item."""
+        return [(str(r.get("url", "")).split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1],
+                 str((r.get("attributes") or {}).get("name") or ""),
                  int((r.get("attributes") or {}).get("resourceSize") or 0))
                 for r in self.item_get(item_id).get("relations") or [] if r.get("rel") == "AttachedFile"]
 
