@@ -284,6 +284,13 @@ class Verifier:
         self.destination = engine.destination
         self.store = engine.store
         self.carried = carried(engine.plan)
+        self._mapped: dict[str, dict[str, str]] = {}
+
+    def mapped(self, phase: str) -> dict[str, str]:
+        """The id map of a phase, read once per step (not once per slice)."""
+        if phase not in self._mapped:
+            self._mapped[phase] = self.store.mapped(phase)
+        return self._mapped[phase]
 
     def step(self) -> tuple[int, bool]:
         """(items checked, phase done)."""
@@ -314,11 +321,11 @@ class Verifier:
         parents = self.store.destination_ids({ref.parent_source_id for ref in refs if ref.parent_source_id})
         links = self.store.links_touching(ids)
         ends = self.store.destination_ids({s for link in links for s in (link.from_source_id, link.to_source_id)})
-        sprints = self.store.mapped("sprints")
+        sprints = self.mapped("sprints")
         subtasks = set(self.engine._subtask_types())
         read = self.destination.read_back([ref.destination_id for ref in refs])
-        history = self.store.mapped("history") if "history" in self.carried else {}
-        rewritten = self.store.mapped("descriptions") if "attachments" in self.carried else {}
+        history = self.mapped("history") if "history" in self.carried else {}
+        rewritten = self.mapped("descriptions") if "attachments" in self.carried else {}
         limit = self.destination.attachment_limit_bytes if "attachments" in self.carried else None
         out: list[Difference] = []
         for ref in refs:
