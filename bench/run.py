@@ -130,6 +130,8 @@ def run(args, port: int) -> int:
     if served:
         print(f"bulk creates served in {served[len(served) // 2]} ms (median), {served[-1]} ms at most", flush=True)
     print(f"seconds per phase (first to last checkpoint): {bench.phase_seconds(run)}", flush=True)
+    print(f"peak memory {watch.peak_kb / 1024:.1f} MB, sampled in the {bench.phase_at(run, watch.peak_at)!r} phase",
+          flush=True)
     # (sorted by what an Azure DevOps -> Jira run does; the other direction has the endpoints above)
     if args.big_attachment_mb:
         from apps.sandbox.jira.models import JiraAttachment

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +67,7 @@ class RssWatch:
     def __init__(self):
         self.pgid = None
         self.peak_kb = 0
+        self.peak_at = None  # when the peak was sampled (UTC), to name the phase it came in
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
@@ -73,7 +75,9 @@ class RssWatch:
     def _loop(self):
         while not self._stop.wait(0.2):
             if self.pgid:
-                self.peak_kb = max(self.peak_kb, self._group_rss_kb(self.pgid))
+                rss = self._group_rss_kb(self.pgid)
+                if rss > self.peak_kb:
+                    self.peak_kb, self.peak_at = rss, datetime.now(UTC)
 
     @staticmethod
     def _group_rss_kb(pgid: int) -> int:
@@ -126,6 +130,14 @@ def cleanup(state: Path, keep: bool) -> None:
 
 def last_line(figures: dict) -> None:
     print(json.dumps(figures), flush=True)
+
+
+def phase_at(run, moment) -> str:
+    """The phase a run was in at `moment`: that of its last throughput sample before it."""
+    if moment is None:
+        return ""
+    sample = run.samples.filter(at__lte=moment).order_by("-at").values_list("phase", flat=True).first()
+    return sample or "plan"
 
 
 def phase_seconds(run) -> dict:
