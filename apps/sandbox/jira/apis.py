@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from datetime import UTC, datetime
 
 from django.db.models import Q
 from django.http import HttpResponse
@@ -649,6 +650,25 @@ def issue_comments(request, ctx, api, issue):
     total = comments.count()
     page = [renderer.comment(c, found.pk) for c in comments[start:start + max_results]]
     return respond(request, {"startAt": start, "maxResults": max_results, "total": total, "comments": page})
+
+
+@jira_adapter.endpoint(name="issue.worklogs", scope=READ_WRITE)
+def issue_worklogs(request, ctx, api, issue):
+    """GET /issue/{id}/worklog: the issue's worklogs, oldest started first (startedAfter/startedBefore in
+    epoch milliseconds)."""
+    _check_api(ctx, api)
+    if request.method != "GET":
+        raise jira_error(405, "Only GET is served for worklogs by this sandbox.")
+    found = services.issue_get_or_404(ctx.site, issue)
+    worklogs = found.worklogs.all()
+    for name, lookup in (("startedAfter", "started__gte"), ("startedBefore", "started__lt")):
+        if request.GET.get(name):
+            worklogs = worklogs.filter(**{lookup: datetime.fromtimestamp(int_param(request, name, 0) / 1000, tz=UTC)})
+    start = int_param(request, "startAt", 0)
+    max_results = int_param(request, "maxResults", 5000, minimum=0, maximum=5000)
+    renderer = Renderer(request, ctx.site)
+    page = [renderer.worklog(w, found.pk) for w in worklogs[start:start + max_results]]
+    return respond(request, {"startAt": start, "maxResults": max_results, "total": worklogs.count(), "worklogs": page})
 
 
 @jira_adapter.endpoint(name="issue.comment", scope=READ_WRITE)

@@ -199,6 +199,9 @@ class JiraIssue(models.Model):
     created = models.DateTimeField()
     updated = models.DateTimeField()
     resolutiondate = models.DateTimeField(null=True, blank=True)
+    # Time tracking, in seconds (Jira's timeoriginalestimate and timeestimate; timespent is the worklogs' sum).
+    original_estimate_seconds = models.PositiveIntegerField(null=True, blank=True)
+    remaining_estimate_seconds = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -240,6 +243,24 @@ class JiraComment(models.Model):
 
     def __str__(self):
         return f"comment {self.pk} on {self.issue_id}"
+
+
+class JiraWorklog(models.Model):
+    """Work logged on an issue (/rest/api/3/issue/{id}/worklog)."""
+
+    issue = models.ForeignKey(JiraIssue, on_delete=models.CASCADE, related_name="worklogs")
+    author = models.ForeignKey(JiraUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    comment = models.JSONField(null=True, blank=True)  # ADF (Cloud) or wiki string (DC)
+    started = models.DateTimeField()
+    time_spent_seconds = models.PositiveIntegerField()
+    created = models.DateTimeField()
+    updated = models.DateTimeField()
+
+    class Meta:
+        ordering = ["started", "id"]
+
+    def __str__(self):
+        return f"worklog {self.pk} on {self.issue_id}"
 
 
 class JiraIssueLink(models.Model):

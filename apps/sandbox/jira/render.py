@@ -22,6 +22,18 @@ from apps.sandbox.jira.models import (
 AVATAR_SIZES = ("48x48", "24x24", "16x16", "32x32")
 
 
+def duration_text(seconds: int | None) -> str | None:
+    """Jira's "1d 2h 30m" (8-hour days, 5-day weeks)."""
+    if seconds is None:
+        return None
+    parts, rest = [], int(seconds) // 60
+    for unit, size in (("w", 5 * 8 * 60), ("d", 8 * 60), ("h", 60), ("m", 1)):
+        if rest >= size:
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+    return " ".join(parts) or "0m"
+
+
 class Renderer:
     def __init__(self, request, site):
         self.site = site
@@ -304,6 +316,18 @@ class Renderer:
             data["visibility"] = comment.visibility
         return data
 
+    def worklog(self, worklog, issue_id: int) -> dict:
+        author = self.user(self.user_by_pk(worklog.author_id))
+        seconds = worklog.time_spent_seconds
+        data = {"self": f"{self.rest}/issue/{issue_id}/worklog/{worklog.pk}", "id": str(worklog.pk),
+                "issueId": str(issue_id), "author": author, "updateAuthor": author,
+                "created": jira_datetime(worklog.created), "updated": jira_datetime(worklog.updated),
+                "started": jira_datetime(worklog.started), "timeSpent": duration_text(seconds),
+                "timeSpentSeconds": seconds}
+        if worklog.comment:
+            data["comment"] = worklog.comment
+        return data
+
     def changelog(self, entry) -> dict:
         data = {"id": str(entry.pk), "author": self.user(self.user_by_pk(entry.author_id)),
                 "created": jira_datetime(entry.created), "items": entry.items}
@@ -383,6 +407,23 @@ class Renderer:
             comments = self._preloaded("comment", issue, lambda: list(issue.comments.all()))
             values["comment"] = {"comments": [self.comment(c, issue.pk) for c in comments], "self": f"{self.rest}/issue/{issue.pk}/comment",
                                  "maxResults": len(comments), "total": len(comments), "startAt": 0}
+        if {"worklog", "timespent", "timetracking", "aggregatetimespent"} & (fields if fields is not None else {"worklog"}):
+            worklogs = self._preloaded("worklog", issue, lambda: list(issue.worklogs.all()))
+            spent = sum(w.time_spent_seconds for w in worklogs) or None
+            original, remaining = issue.original_estimate_seconds, issue.remaining_estimate_seconds
+            for name, value in (("timeoriginalestimate", original), ("aggregatetimeoriginalestimate", original),
+                                ("timeestimate", remaining), ("aggregatetimeestimate", remaining),
+                                ("timespent", spent), ("aggregatetimespent", spent)):
+                if wanted(name):
+                    values[name] = value
+            if wanted("timetracking"):
+                values["timetracking"] = {k: v for k, v in (
+                    ("originalEstimate", duration_text(original)), ("remainingEstimate", duration_text(remaining)),
+                    ("timeSpent", duration_text(spent)), ("originalEstimateSeconds", original),
+                    ("remainingEstimateSeconds", remaining), ("timeSpentSeconds", spent)) if v is not None}
+            if wanted("worklog"):
+                values["worklog"] = {"startAt": 0, "maxResults": 20, "total": len(worklogs),
+                                     "worklogs": [self.worklog(w, issue.pk) for w in worklogs[:20]]}
         if wanted("attachment"):
             values["attachment"] = [self.attachment(a) for a in self._preloaded(
                 "attachment", issue, lambda: list(issue.attachments.all().defer("content")))]

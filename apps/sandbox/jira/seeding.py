@@ -41,6 +41,7 @@ from apps.sandbox.jira.models import (
     JiraRemoteLink,
     JiraSprint,
     JiraUser,
+    JiraWorklog,
 )
 from apps.sandbox.jira.services import jira_project_create, jira_site_admin, jira_site_bootstrap
 
@@ -391,10 +392,39 @@ def _source(site, rng, people, *, items: int, name: str) -> dict:
     JiraIssueLink.objects.bulk_create(links, batch_size=1000)
     JiraRemoteLink.objects.bulk_create(remote_links, batch_size=1000)
     JiraEntityProperty.objects.bulk_create(properties, batch_size=1000)
-    return {"layout": "source", "project": key, "issues": items, "epics": len(epics), "standard": len(standard),
+    worklogs = _time_tracking(site, issue_rows, plan, active_people, random.Random(f"worklogs:{key}:{items}"))
+    return {"layout": "source", "worklogs": worklogs, "project": key, "issues": items, "epics": len(epics), "standard": len(standard),
             "subtasks": len([s for s in subtasks if s.parent_id]), "users": len(people), "sprints": len(sprints),
             "changelogs": len(changelogs), "comments": len(comments), "attachments": len(attachments),
             "links": len(links), "remote_links": len(remote_links)}
+
+
+def _time_tracking(site, issue_rows, plan, people, rng) -> int:
+    """Estimates on about half of the stories, tasks and sub-tasks, and work logged on those begun (its own
+    random stream, so the rest of the seed is as it was before time tracking)."""
+    estimated, worklogs = [], []
+    texts = ("Investigated the root cause.", "Pair programming with the team.", "Code review and fixes.",
+             "Tests écrits et relus.", "")
+    for issue, extra in zip(issue_rows, plan, strict=True):
+        if extra["level"] > 0 or rng.random() < 0.5:
+            continue
+        issue.original_estimate_seconds = rng.choice((1, 2, 4, 8, 16, 24)) * 3600
+        spent = 0
+        if issue.status_id != catalog.INITIAL_STATUS:
+            for n in range(rng.choice((1, 1, 2, 3))):
+                seconds = rng.choice((15, 30, 60, 90, 120, 240)) * 60
+                spent += seconds
+                started = issue.created + (issue.updated - issue.created) * ((n + 1) / 4)
+                text = rng.choice(texts)
+                worklogs.append(JiraWorklog(issue=issue, author=rng.choice(people), started=started,
+                                            time_spent_seconds=seconds, created=started, updated=started,
+                                            comment=_rich(site, [("p", text)]) if text else None))
+        issue.remaining_estimate_seconds = 0 if issue.status_id == catalog.DONE_STATUS else max(
+            0, issue.original_estimate_seconds - spent)
+        estimated.append(issue)
+    JiraIssue.objects.bulk_update(estimated, ["original_estimate_seconds", "remaining_estimate_seconds"], batch_size=500)
+    JiraWorklog.objects.bulk_create(worklogs, batch_size=1000)
+    return len(worklogs)
 
 
 def _history(issue: JiraIssue, rng, people, sprints) -> list[JiraChangelog]:

@@ -51,6 +51,7 @@ urlpatterns = [
     re_path(_API + _ISSUE + r"comment/?$", apis.issue_comments),
     re_path(_API + _ISSUE + r"comment/(?P<comment_id>\d+)/?$", apis.issue_comment),
     re_path(_API + _ISSUE + r"changelog/?$", apis.issue_changelog),
+    re_path(_API + _ISSUE + r"worklog/?$", apis.issue_worklogs),
     re_path(_API + _ISSUE + r"remotelink/?$", apis.remote_links),
     re_path(_API + _ISSUE + r"remotelink/(?P<link_id>\d+)/?$", apis.remote_link),
     re_path(_API + _ISSUE + r"attachments/?$", apis.attachments_add),
