@@ -165,7 +165,7 @@ class AdoDestination:
             raise PermanentError(f"The file is over Azure DevOps' limit of {self.attachment_limit_bytes // 1048576} MB.",
                                  code="too_large")
         return self.writer.attachment_upload(destination_id, source_id=source_id, filename=filename, chunks=chunks,
-                                             project=self.project)
+                                             project=self.project, size=size)
 
     def attachments_of(self, *, destination_id: str) -> list[tuple[str, str, int]]:
         return self.writer.attachments(destination_id)

@@ -347,12 +347,18 @@ class AdoWriter:
 
     # -- attachments and the description -------------------------------------------------------------
 
-    def attachment_upload(self, item_id: str, *, source_id: str, filename: str, chunks, project: str) -> str:
+    def attachment_upload(self, item_id: str, *, source_id: str, filename: str, chunks, project: str,
+                          size: int | None = None) -> str:
         """Upload a file (streamed) and attach it to the item; returns the attachment's id (a GUID). The
-        relation's comment carries the source attachment id, so a crashed upload is found by `attachments`."""
+        relation's comment carries the source attachment id, so a crashed upload is found by `attachments`.
+        A known `size` is sent as the Content-Length: a server that does not read a chunked body (one behind
+        a plain WSGI server, as the sandbox is) would otherwise store an empty file."""
+        headers = {"Content-Type": "application/octet-stream"}
+        if size is not None:
+            headers["Content-Length"] = str(size)
         response = self.http.request("POST", f"{self._p(project)}/_apis/wit/attachments",
                                      params={"fileName": filename, "api-version": API}, content=chunks,
-                                     headers={"Content-Type": "application/octet-stream"})
+                                     headers=headers)
         body = response.json()
         url = str(body.get("url") or "")
         self.item_update(item_id, [{"op": "add", "path": "/relations/-", "value": {
