@@ -11,6 +11,7 @@ from apps.connections.connectors import records
 from apps.connections.connectors.errors import PermanentError
 from apps.mappings.transforms import ImageTarget
 from apps.runs.engine.ports import SourceIteration
+from apps.runs.readback import AdoReadBack
 
 
 def _latest_sprint_id(value) -> str:
@@ -115,12 +116,12 @@ class JiraSource:
         return self._sprint_field()
 
 
-class AdoDestination:
+class AdoDestination(AdoReadBack):
     """engine.ports.DestinationPort over the Azure DevOps writer. Azure DevOps keeps history as it happened
     (`replays_history`); parents are set after every item's history (`parents_late`), since a child's parent
     link writes a revision on the parent, dated now, and Azure DevOps then refuses the parent's older
     history. Sprints are iterations (their dates say past, current or future), set on the item at creation:
-    filling, starting and closing them are nothing to do."""
+    filling, starting and closing them are nothing to do. The verification reads it back (readback.AdoReadBack)."""
 
     kind = "azure_devops"
     bulk_size = 50

@@ -1,11 +1,14 @@
-"""The destination read back for the verification (engine/verify.py), on the Jira connector's read side:
+"""The destination read back for the verification (engine/verify.py), on the connectors' read side. Jira:
 issues by id parsed into neutral records, their files streamed, the issues a run created found by the
-`migrayt.source` property. Mixed into adapters.JiraDestination; no Django here."""
+`migrayt.source` property (mixed into adapters.JiraDestination). Azure DevOps: work items by id
+(workitemsbatch with relations) parsed the same way, with their revision and comment counts (mixed into
+adapters_to_ado.AdoDestination). No Django here."""
 
 from collections.abc import Iterator
 from datetime import datetime
 
 from apps.connections.connectors import records
+from apps.connections.connectors.azure_devops import parse as ado_parse
 from apps.connections.connectors.jira import parse
 from apps.connections.connectors.jira.payloads import SPRINT_CUSTOM_TYPE
 from apps.runs.engine.verify import ReadBack
@@ -78,3 +81,59 @@ class JiraReadBack:
         for issue_id, key, value in self.writer.created_with_source(project=self.project, since=since):
             if str(value.get("run_id", "")) == run_uid:
                 yield issue_id, key, str(value.get("source_id", ""))
+
+
+# Relations that are not links between items: the parent is checked on its own, the rest are not links.
+_NOT_LINKS = ("System.LinkTypes.Hierarchy-Forward", "System.LinkTypes.Hierarchy-Reverse")
+
+
+def _ado_person(identity) -> records.Person | None:
+    """A person as the writer names them (their unique name), so the mapping's value compares."""
+    found = ado_parse.person(identity)
+    if found is None:
+        return None
+    unique = identity.get("uniqueName") if isinstance(identity, dict) else found.email
+    return records.Person(source_id=str(unique or found.source_id), display_name=found.display_name,
+                          email=found.email)
+
+
+class AdoReadBack:
+    """engine.verify's part of the DestinationPort on Azure DevOps. Needs `self.writer` (an AdoWriter) and
+    `self.project`. History there is revisions (the item's `rev`), comments are real comments (every
+    History text is one: `System.CommentCount`)."""
+
+    def read_back(self, destination_ids: list[str]) -> dict[str, ReadBack]:
+        """{destination id: ReadBack} of those work items that exist; a deleted one is simply absent."""
+        reader = self.writer.connector
+        numbers = [int(i) for i in destination_ids if str(i).isdigit()]
+        run_tag = self.writer.run_tag
+        out = {}
+        for start in range(0, len(numbers), 200):
+            for body in reader.work_items_batch(self.project, numbers[start:start + 200]):
+                item, links, attachments = ado_parse.work_item(body)
+                fields = item.fields
+                item.assignee = _ado_person(fields.get("System.AssignedTo"))
+                item.reporter = _ado_person(fields.get("System.CreatedBy"))
+                item.labels = tuple(t for t in item.labels if t != run_tag)  # the run's own mark, not a label
+                found = []
+                for link in links:
+                    if link.is_external or link.link_type_id in _NOT_LINKS:
+                        continue
+                    # A directed link shows on its far end as its reverse: both names say the same link.
+                    names = {link.link_type_id, link.link_type_id.replace("-Reverse", "-Forward")}
+                    found.append((frozenset(names), link.to_item_id))
+                out[item.source_id] = ReadBack(
+                    destination_id=item.source_id, key=item.key, item=item,
+                    type_refs=_refs(item.type_id), status_refs=_refs(item.state),
+                    priority_refs=_refs(fields.get("Microsoft.VSTS.Common.Priority")),
+                    links=tuple(found),
+                    # Components are areas; the project's own root area is no component.
+                    component_ids=(str(fields["System.AreaPath"]),) if "\\" in str(fields.get("System.AreaPath") or "")
+                    else (),
+                    sprint_ids=(str(fields["System.IterationPath"]),) if fields.get("System.IterationPath") else (),
+                    attachments=tuple(attachments), comment_count=int(item.comment_count or 0),
+                    revision_count=int(item.revision or 0))
+        return out
+
+    def attachment_chunks(self, attachment: records.Attachment) -> Iterator[bytes]:
+        return self.writer.connector.attachment_chunks(attachment)

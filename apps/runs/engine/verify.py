@@ -54,6 +54,7 @@ class ReadBack:
     attachments: tuple[records.Attachment, ...] = ()
     comment_count: int = 0
     comment_ids: tuple[str, ...] | None = None  # None: the destination did not list them all
+    revision_count: int | None = None  # a destination that keeps history as revisions: how many the item has
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Expected:
     comment_count: int | None = None  # None: neither comments nor history are carried by this run
     history_ids: list[str] | None = None  # the history comments the run recorded; None: history not carried
     history_batches: int = 0  # how many the source's revisions make
+    revisions_min: int = 0  # a destination that replays history: the revisions the item must have at least
     attachments: list[tuple[str, int | None, str]] | None = None  # (name, size, sha256) or None: not carried
     over_limit: int = 0  # of those, over the destination's limit (announced in the preview)
     description_rewritten: bool = False  # the attachments phase showed its images from the destination
@@ -192,6 +194,9 @@ def compare(expected: Expected, actual: ReadBack | None, digests: dict[str, str]
         if present < expected.history_batches:
             out.append(diff("history", MISSING, f"Expected {expected.history_batches} history comment(s) from the "
                                                 f"source's revisions; {recorded} recorded, {present} found."))
+    if expected.revisions_min and actual.revision_count is not None and actual.revision_count < expected.revisions_min:
+        out.append(diff("history", MISSING, f"Expected at least {expected.revisions_min} revision(s) (its creation "
+                                            f"and the source's history replayed), found {actual.revision_count}."))
     return out
 
 
@@ -324,6 +329,7 @@ class Verifier:
         sprints = self.mapped("sprints")
         subtasks = set(self.engine._subtask_types())
         read = self.destination.read_back([ref.destination_id for ref in refs])
+        changelogs = self.source.revisions_bulk(ids) if self.engine.replays_history else {}
         history = self.mapped("history") if "history" in self.carried else {}
         rewritten = self.mapped("descriptions") if "attachments" in self.carried else {}
         limit = self.destination.attachment_limit_bytes if "attachments" in self.carried else None
@@ -352,9 +358,12 @@ class Verifier:
                 expected.links.append((target, *ends[far]))
             if draft.sprint_source_id and ref.type_id not in subtasks:
                 expected.sprint_id = sprints.get(draft.sprint_source_id, "")
-            if "comments" in self.carried or "history" in self.carried:
+            if self.engine.replays_history:
+                expected.comment_count, expected.revisions_min = self.replayed(item, draft.write,
+                                                                               changelogs.get(item.source_id, []))
+            elif "comments" in self.carried or "history" in self.carried:
                 expected.comment_count = int(item.comment_count or 0) if "comments" in self.carried else 0
-            if "history" in self.carried:
+            if "history" in self.carried and not self.engine.replays_history:
                 expected.history_batches = self.history_batches(item.source_id)
                 expected.history_ids = [cid for key, cid in history.items()
                                         if key.startswith(f"history:{ref.source_id}:")]
@@ -378,6 +387,19 @@ class Verifier:
                         digests[attachment.source_id] = sha256_of(self.destination.attachment_chunks(attachment))
             out += compare(expected, actual, digests)
         return out
+
+    def replayed(self, item: records.WorkItem, write: records.ItemWrite, revisions) -> tuple[int, int]:
+        """A destination that keeps history as revisions (Azure DevOps): (comments, revisions at least) the
+        item must have, from the replay the states phase wrote (engine/replay.py, computed the same way): its
+        creation, one revision per changelog entry and comment that says something, and a comment for each
+        comment and readable note (Azure DevOps shows every History text as a comment)."""
+        from apps.runs.engine.replay import current_fields, history
+
+        self.engine._replay_context()
+        comments = self.source.comments_of(item.source_id) if self.plan.comments else []
+        writes = [w for w in history(self.engine.drafter, item, revisions, comments, current_fields(write))
+                  if w.fields or w.note]
+        return sum(1 for w in writes if w.note), 1 + len(writes)
 
     def history_batches(self, source_id: str) -> int:
         """How many history comments the item's revisions make, cut the way the history phase cuts them."""
