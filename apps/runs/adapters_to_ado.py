@@ -10,6 +10,7 @@ from urllib.parse import quote
 from apps.connections.connectors import records
 from apps.connections.connectors.errors import PermanentError
 from apps.mappings.transforms import ImageTarget
+from apps.runs import worklogs
 from apps.runs.engine.ports import SourceIteration
 from apps.runs.readback import AdoReadBack
 
@@ -98,13 +99,22 @@ class JiraSource:
         found = []
         for body in self.connector.issues_bulk([i for i in ids if str(i).isdigit()]):
             item, _, attachments, _ = parse.issue(body, text_format=self.connector.text_format, project_key=self.project)
+            if worklogs.has_worklogs(item):  # the worklogs as one CSV file (apps/runs/worklogs.py)
+                data = self._worklog_csv(item.source_id)
+                attachments = [*attachments, worklogs.worklog_attachment(item, data)]
             found.append((self._enrich(item), attachments))
         return found
+
+    def _worklog_csv(self, source_id: str) -> bytes:
+        return self._cached(f"worklogs:{source_id}",
+                            lambda: worklogs.worklog_csv(self.connector.worklogs_of(source_id)))
 
     def image_attachment(self, src: str, *, item_id: str) -> records.Attachment | None:
         return None  # Jira's inline images (media ids, "!name.png!") stay text for now; the files are copied
 
     def attachment_chunks(self, attachment: records.Attachment):
+        if worklogs.is_worklog_attachment(attachment):
+            return iter([self._worklog_csv(attachment.work_item_id)])
         return self.connector.attachment_chunks(attachment)
 
     def people_by_name(self) -> dict[str, str]:

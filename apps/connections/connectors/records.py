@@ -159,6 +159,19 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class Worklog:
+    """Work logged on an item (Jira): who, when it started, how long, and the note (rich text as the source has it)."""
+
+    source_id: str
+    work_item_id: str
+    author: Person | None
+    started_at: datetime | None
+    seconds: int
+    comment: Any = ""
+    comment_format: TextFormat = TextFormat.HTML
+
+
+@dataclass(frozen=True)
 class Attachment:
     source_id: str
     work_item_id: str

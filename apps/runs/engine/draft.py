@@ -179,7 +179,7 @@ class Drafter:
             return self.rich(value if isinstance(value, dict) else str(value), rule.source_field, warnings)
         if self.to_ado:
             value = _neutral(value)
-            if transform == Transform.HOURS_TO_SECONDS:  # Jira's seconds -> Azure DevOps' hours
+            if transform in (Transform.HOURS_TO_SECONDS, Transform.WORKLOG):  # Jira's seconds -> ADO's hours
                 try:
                     return round(float(value) / 3600, 2)
                 except (TypeError, ValueError):

@@ -223,6 +223,19 @@ def comment(body: dict, issue_id: str, text_format: TextFormat) -> records.Comme
     )
 
 
+def worklog(body: dict, issue_id: str, text_format: TextFormat) -> records.Worklog:
+    seconds = body.get("timeSpentSeconds")
+    return records.Worklog(
+        source_id=str(body.get("id", "")),
+        work_item_id=issue_id,
+        author=person(body.get("author")),
+        started_at=parse_datetime(body.get("started")),
+        seconds=int(seconds) if isinstance(seconds, int | float) else 0,
+        comment=body.get("comment") or "",
+        comment_format=text_format,
+    )
+
+
 def revision(body: dict, issue_id: str, number: int) -> records.Revision:
     return records.Revision(
         source_id=str(body.get("id", "")),

@@ -32,7 +32,8 @@ COMMENTS_PAGE = 100
 AGILE_PAGE = 50
 SEARCH_FIELDS = ["summary", "issuetype", "status", "project", "created", "updated", "resolutiondate", "priority",
                  "assignee", "reporter", "creator", "labels", "parent", "description", "comment", "attachment",
-                 "issuelinks", "components", "fixVersions"]
+                 "issuelinks", "components", "fixVersions", "timeoriginalestimate", "timeestimate", "timespent",
+                 "worklog"]
 
 
 class JiraReader(Source):
@@ -350,6 +351,18 @@ class JiraReader(Source):
             start += len(values)
             if not values or start >= int(body.get("total") or 0):
                 return out
+
+    def worklogs_of(self, issue_id) -> list[records.Worklog]:
+        """Every worklog of one issue, oldest started first."""
+        out, start = [], 0
+        while True:
+            body = self.http.get_json(self._api(f"issue/{self._q(issue_id)}/worklog"),
+                                      params={"startAt": str(start), "maxResults": str(COMMENTS_PAGE)})
+            values = body.get("worklogs") or []
+            out += [parse.worklog(value, str(issue_id), self.text_format) for value in values]
+            start += len(values)
+            if not values or start >= int(body.get("total") or 0):
+                return sorted(out, key=lambda w: (w.started_at is None, w.started_at, w.source_id))
 
     def _changelogs_of(self, ids: list[int]) -> Iterator[records.Revision]:
         if not self.cloud:

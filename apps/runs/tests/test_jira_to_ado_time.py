@@ -1,0 +1,68 @@
+"""Time tracking from a seeded Jira sandbox project into the Azure DevOps sandbox: estimates and the logged
+work's sum in the scheduling fields, each worklog in a CSV file on the item (written once, keyed on its source
+id), checked issue by issue against the Jira sandbox's own tables."""
+
+import csv
+import io
+from datetime import UTC
+
+import pytest
+from django.conf import settings
+
+from apps.runs import services
+from apps.runs.models import IdMapEntry, Run
+from apps.runs.testing import ado_truth, drive, jira_sandbox_pair
+from apps.runs.worklogs import plain_text
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not settings.SANDBOX_ENABLED, reason="the sandbox is off (MIGRAYT_SANDBOX_ENABLED)"),
+]
+
+
+def _hours(seconds):
+    return None if seconds is None else round(seconds / 3600, 2)
+
+
+def test_estimates_completed_work_and_each_worklog_reach_the_work_item(live_server, organisation, member):
+    from apps.sandbox.ado.models import AdoAttachment
+    from apps.sandbox.jira.models import JiraIssue, JiraWorklog
+
+    pair = jira_sandbox_pair(organisation=organisation, actor=member, base_url=live_server.url, items=12, seed=5,
+                             slug="time")
+    run = services.run_create(organisation=organisation, actor=member, kind="live", plan=pair.plan, start=False,
+                              source_connection=pair.source, destination_connection=pair.destination)
+    drive(run)
+    run.refresh_from_db()
+    assert run.state == Run.State.FINISHED, run.error_message
+
+    truth = ado_truth(pair.ado_site)
+    by_source = {truth["source_of"][row.item_id]: row for row in truth["rows"]}
+    logged = estimated = 0
+    for issue in JiraIssue.objects.filter(site=pair.jira_site).prefetch_related("worklogs__author"):
+        fields = by_source[str(issue.pk)].fields
+        worklogs = list(issue.worklogs.order_by("started", "id"))
+        spent = sum(w.time_spent_seconds for w in worklogs) or None
+        assert fields.get("Microsoft.VSTS.Scheduling.OriginalEstimate") == _hours(issue.original_estimate_seconds)
+        assert fields.get("Microsoft.VSTS.Scheduling.RemainingWork") == _hours(issue.remaining_estimate_seconds)
+        assert fields.get("Microsoft.VSTS.Scheduling.CompletedWork") == _hours(spent)
+        estimated += issue.original_estimate_seconds is not None
+        files = [r for r in by_source[str(issue.pk)].relations
+                 if r.get("rel") == "AttachedFile" and r["attributes"].get("name", "").endswith("-worklogs.csv")]
+        if not worklogs:
+            assert files == []
+            continue
+        logged += 1
+        assert len(files) == 1, files  # once
+        guid = files[0].get("attachment_guid") or files[0]["url"].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        content = bytes(AdoAttachment.objects.get(site=pair.ado_site, guid=guid).content).decode()
+        rows = list(csv.DictReader(io.StringIO(content)))
+        assert [(r["worklog id"], r["author"], r["started (UTC)"], int(r["time spent (seconds)"]), r["comment"])
+                for r in rows] == [
+            (str(w.pk), w.author.display_name, w.started.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+             w.time_spent_seconds, plain_text(w.comment)) for w in worklogs]
+        assert all("<" not in r["comment"] and "{" not in r["comment"] for r in rows)
+        assert IdMapEntry.unscoped.filter(run=run, phase="attachments",
+                                          source_id=f"attachment:{issue.pk}:worklogs-{issue.pk}").count() == 1
+    assert logged and estimated, "the seed should log work on some of these issues"
+    assert JiraWorklog.objects.filter(issue__site=pair.jira_site, comment__isnull=False).exists()
