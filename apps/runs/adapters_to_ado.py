@@ -37,7 +37,7 @@ class JiraSource:
     def __init__(self, connector, *, project: str, condition: str = ""):
         self.connector = connector
         self.project = project
-        self.condition = condition
+        self.condition = condition  # the run's scope as a JQL condition (apps/connections/scope.py)
         self._cache: dict[str, object] = {}
         self._keys: dict[str, str] = {}
 
@@ -62,6 +62,8 @@ class JiraSource:
         return item
 
     def read_items(self, state: dict):
+        if self.condition:
+            state = {**(state or {}), "condition": self.condition}
         for record in self.connector.read("work_items", state or {}, project=self.project):
             yield self._enrich(record) if isinstance(record, records.WorkItem) else record
 
@@ -229,7 +231,9 @@ def engine_to_ado(run, store):
         destination = AdoDestination(AdoWriter(destination_connector, run_id=str(run.uid)),
                                      project=run.destination_project,
                                      parallel=getattr(settings, "RUNS_PARALLEL_REQUESTS", 4))
-    engine = Engine(plan=plan_from_dict(run.plan), source=JiraSource(source_connector, project=run.source_project),
+    condition = (run.plan.get("scope") or {}).get("condition", "")
+    source = JiraSource(source_connector, project=run.source_project, condition=condition)
+    engine = Engine(plan=plan_from_dict(run.plan), source=source,
                     destination=destination, store=store, budget_seconds=getattr(settings, "RUNS_SLICE_SECONDS", 20),
                     reconcile_after=getattr(settings, "RUNS_RECONCILE_AFTER_SECONDS", 60),
                     type_levels=run.plan.get("destination_type_levels") or {})

@@ -1,5 +1,6 @@
-"""The run creation form: which approved mapping, preview or live, the scope (an area subtree, types,
-states, a created-date range, a WIQL condition, a sample size) and what to carry besides fields."""
+"""The run creation form: which approved mapping, preview or live, the scope (an area subtree or, from
+Jira, components; types, states, a created-date range, a WIQL or JQL condition, a sample size) and what to
+carry besides fields. The scope fields offered follow the chosen mapping's source (Azure DevOps or Jira)."""
 
 from django import forms
 
@@ -16,6 +17,8 @@ class RunCreateForm(forms.Form):
                              widget=forms.RadioSelect, initial="preview")
     area_path = forms.CharField(required=False, max_length=400, label="Area subtree",
                                 help_text="An area and everything under it, e.g. Fabrikam Fiber\\Web.")
+    components = forms.CharField(required=False, max_length=2000, label="Components",
+                                 help_text="Jira components, comma-separated (names or ids; empty: every component).")
     types = forms.CharField(required=False, max_length=2000, label="Types",
                             help_text="Work item types, comma-separated (empty: every type).")
     states = forms.CharField(required=False, max_length=2000, label="States",
@@ -35,12 +38,28 @@ class RunCreateForm(forms.Form):
     links = forms.ChoiceField(required=False, choices=TOGGLE_CHOICES, label="Links")
     history = forms.ChoiceField(required=False, choices=TOGGLE_CHOICES, label="History")
 
-    SCOPE_FIELDS = ("area_path", "types", "states", "created_from", "created_to", "query", "sample")
+    SCOPE_FIELDS = ("area_path", "components", "types", "states", "created_from", "created_to", "query", "sample")
+    ONLY_ADO, ONLY_JIRA = ("area_path",), ("components",)
 
     def __init__(self, *args, versions=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["mapping_version"].choices = [
             (str(v.pk), f"{v.mapping_set.name} v{v.number} ({v.approved_at:%Y-%m-%d %H:%M})") for v in versions]
+        self.source_kinds = {str(v.pk): v.mapping_set.source_kind or "" for v in versions}
+        chosen = str(self["mapping_version"].value() or next(iter(self.source_kinds), ""))
+        self.source_is_jira = self.source_kinds.get(chosen, "").startswith("jira")
+        # Mappings from both kinds of source: choosing another mapping swaps the scope fields (htmx).
+        self.mixed_sources = len({kind.startswith("jira") for kind in self.source_kinds.values()}) > 1
+        if self.source_is_jira:
+            self.fields["query"].label = "JQL condition"
+            self.fields["query"].help_text = 'ANDed with the project, e.g. labels = release-1 AND priority = High.'
+            self.fields["types"].help_text = "Issue types, comma-separated (empty: every type)."
+            self.fields["states"].help_text = "Statuses, comma-separated (empty: every status)."
+
+    def scope_fields(self):
+        """The scope fields that apply to the chosen mapping's source."""
+        hidden = self.ONLY_ADO if self.source_is_jira else self.ONLY_JIRA
+        return [self[name] for name in self.SCOPE_FIELDS if name not in hidden]
 
     def clean(self):
         data = super().clean()

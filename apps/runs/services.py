@@ -64,9 +64,9 @@ def run_create(*, organisation, actor, kind: str, plan: MappingPlan, source_conn
                mapping_version_id: int | None = None, type_levels: dict | None = None,
                actor_kind: str | None = None, start: bool = True, scope: dict | None = None,
                options: dict | None = None, adopt_run_id: int | None = None) -> Run:
-    """`scope` (apps/connections/scope.py: area_path, types, states, created_from/to, a WIQL `query`, a
-    `sample` size) is checked against the source and counted before the run is saved; `options` switch
-    comments, attachments, links and history on or off for this run. `adopt_run_id`: a finished live run
+    """`scope` (apps/connections/scope.py: area_path or Jira components, types, states, created_from/to, a
+    WIQL or JQL `query`, a `sample` size) is checked against the source and counted before the run is saved;
+    `options` switch comments, attachments, links and history on or off for this run. `adopt_run_id`: a finished live run
     (a sample) whose id map this live run takes over, writing only what it did not (apps/runs/adoption.py)."""
     if kind not in Run.Kind.values:
         raise ApplicationError(f"A run is a preview or live, not {kind!r}.")
@@ -78,9 +78,6 @@ def run_create(*, organisation, actor, kind: str, plan: MappingPlan, source_conn
             or (source_connection.kind in jira and destination_connection.kind == "azure_devops")):
         raise ApplicationError("This version migrates from Azure DevOps to Jira Cloud or Jira Data Center, and from "
                                "Jira Cloud or Jira Data Center to Azure DevOps.")
-    if scope and source_connection.kind != "azure_devops":
-        raise ApplicationError("A scope can only narrow an Azure DevOps source for now; run the whole Jira "
-                               "project, or leave the scope out.", extra={"field": "scope"})
     adopted = None
     if adopt_run_id not in (None, ""):
         from apps.runs.adoption import run_adoption_check

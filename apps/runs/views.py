@@ -67,7 +67,8 @@ def run_create(request):
     """Preview or live run of an approved mapping, with its scope and options; a bad scope is a form error."""
     versions = _approved_versions(request.organisation)
     kind = request.POST.get("kind") or request.GET.get("kind") or Run.Kind.PREVIEW
-    form = RunCreateForm(request.POST or None, versions=versions, initial={"kind": kind})
+    form = RunCreateForm(request.POST or None, versions=versions,
+                         initial={"kind": kind, "mapping_version": request.GET.get("mapping_version")})
     error = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -192,8 +192,11 @@ class JiraReader(Source):
 
     # -- reading ------------------------------------------------------------------------------------------
 
-    def _jql(self, project: str, last_id: int) -> str:
-        return f'project = "{project}" AND id > {int(last_id)} ORDER BY id ASC'
+    def _jql(self, project: str, last_id: int, condition: str = "") -> str:
+        # `condition`: a run's scope (apps/connections/scope.py scope_jql_condition), checked there so it
+        # cannot leave its parentheses.
+        scoped = f" AND ({condition})" if condition else ""
+        return f'project = "{project}" AND id > {int(last_id)}{scoped} ORDER BY id ASC'
 
     def _search_page(self, jql: str, *, token=None, start: int = 0, fields=None, expand: str = "",
                      max_results: int = 100) -> tuple[list[dict], str | None, bool]:
@@ -234,10 +237,11 @@ class JiraReader(Source):
             raise PermanentError(f"Jira has no stream {stream!r}; it has {', '.join(self.STREAMS)}.",
                                  code="unknown_stream")
 
-    def _issue_pages(self, project: str, last: int, *, fields, expand: str = "", max_results: int | None = None):
-        """Pages of issues above `last`, in id order, whatever the search API."""
+    def _issue_pages(self, project: str, last: int, *, fields, expand: str = "", max_results: int | None = None,
+                     condition: str = ""):
+        """Pages of issues above `last` (and in `condition`, a JQL scope), in id order, whatever the search API."""
         max_results = max_results or PAGE
-        jql = self._jql(project, last)
+        jql = self._jql(project, last, condition)
         token, start = None, 0
         while True:
             issues, token, is_last = self._search_page(jql, token=token, start=start, fields=fields, expand=expand,
@@ -250,8 +254,11 @@ class JiraReader(Source):
 
     def _read_issues(self, state: dict, project: str) -> Iterator:
         last = int(state.get("last_id") or 0)
+        # A migration's scope: a JQL condition kept in the state, so a resumed run reads the same issues.
+        condition = str(state.get("condition") or "")
+        kept = {"condition": condition} if condition else {}
         fields = SEARCH_FIELDS + ["*navigable"]
-        for page in self._issue_pages(project, last, fields=fields, expand="changelog"):
+        for page in self._issue_pages(project, last, fields=fields, expand="changelog", condition=condition):
             people: dict[str, records.Person] = {}
             for body in page:
                 item, links, attachments, seen = parse.issue(body, text_format=self.text_format, project_key=project)
@@ -262,7 +269,7 @@ class JiraReader(Source):
                     people.setdefault(someone.source_id, someone)
                 last = max(last, int(body.get("id")))
             yield from people.values()
-            yield records.StateCheckpoint("work_items", {"last_id": last})
+            yield records.StateCheckpoint("work_items", {"last_id": last, **kept})
 
     def issue_ids(self, project: str, last: int = 0) -> Iterator[list[int]]:
         for page in self._issue_pages(project, last, fields=["id"], max_results=IDS_PAGE if self.cloud else 1000):
