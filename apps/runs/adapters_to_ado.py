@@ -30,6 +30,18 @@ def _latest_sprint_id(value) -> str:
     return ""
 
 
+def _media_names(document) -> dict[str, str]:
+    """ADF media nodes' ids and file names (their alt), anywhere in a document."""
+    found, stack = {}, [document] if isinstance(document, dict) else []
+    while stack:
+        node = stack.pop()
+        attrs = node.get("attrs") or {}
+        if node.get("type") in ("media", "mediaInline") and attrs.get("id") and attrs.get("alt"):
+            found[str(attrs["id"])] = str(attrs["alt"])
+        stack += [child for child in node.get("content") or [] if isinstance(child, dict)]
+    return found
+
+
 class JiraSource:
     """engine.ports.SourcePort over the Jira reader (Cloud or Data Center), with what the history replay
     needs: each issue's changelog and comments."""
@@ -40,6 +52,8 @@ class JiraSource:
         self.condition = condition  # the run's scope as a JQL condition (apps/connections/scope.py)
         self._cache: dict[str, object] = {}
         self._keys: dict[str, str] = {}
+        self._attached: dict[str, list[records.Attachment]] = {}  # the last slice's files, for inline images
+        self._media_names: dict[str, str] = {}  # ADF media id -> file name
 
     def _cached(self, key: str, load):
         if key not in self._cache:
@@ -101,6 +115,8 @@ class JiraSource:
         found = []
         for body in self.connector.issues_bulk([i for i in ids if str(i).isdigit()]):
             item, _, attachments, _ = parse.issue(body, text_format=self.connector.text_format, project_key=self.project)
+            self._attached[item.source_id] = attachments
+            self._media_names.update(_media_names(item.description))
             if worklogs.has_worklogs(item):  # the worklogs as one CSV file (apps/runs/worklogs.py)
                 data = self._worklog_csv(item.source_id)
                 attachments = [*attachments, worklogs.worklog_attachment(item, data)]
@@ -112,7 +128,11 @@ class JiraSource:
                             lambda: worklogs.worklog_csv(self.connector.worklogs_of(source_id)))
 
     def image_attachment(self, src: str, *, item_id: str) -> records.Attachment | None:
-        return None  # Jira's inline images (media ids, "!name.png!") stay text for now; the files are copied
+        """The attachment an inline image shows: ADF names it by a media id (not the attachment's id; its node's
+        alt is the file name), wiki markup by file name ("!name.png|thumbnail!")."""
+        attached = self._attached.get(str(item_id)) or []
+        name = self._media_names.get(src, src)
+        return next((a for a in attached if a.filename == name or a.source_id == src), None)
 
     def attachment_chunks(self, attachment: records.Attachment):
         if worklogs.is_worklog_attachment(attachment):

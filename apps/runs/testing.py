@@ -320,6 +320,11 @@ JIRA_TO_ADO_LINKS = {"Blocks": "System.LinkTypes.Dependency-Forward", "Relates":
 JIRA_TO_ADO_PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "4"}
 
 
+def _connection_kind(site_kind: str) -> str:
+    """A Jira sandbox site's kind as a connection's kind (a Data Center site is `jira_dc`)."""
+    return "jira_data_center" if site_kind == "jira_dc" else site_kind
+
+
 def jira_to_ado_plan(*, jira_site, project_key: str, people: dict[str, str]) -> MappingPlan:
     """What an approved mapping of a seeded Jira project onto the Agile process gives: every sprint and
     component created (as iterations and areas), every person mapped to their Azure DevOps identity."""
@@ -335,7 +340,8 @@ def jira_to_ado_plan(*, jira_site, project_key: str, people: dict[str, str]) -> 
         for status, state in (task_states if target == "Task" else JIRA_TO_ADO_STATES).items():
             states[(type_id, status)] = state
     return MappingPlan(
-        version_id=0, source_kind=jira_site.kind, destination_kind="azure_devops", source_project=project_key,
+        version_id=0, source_kind=_connection_kind(jira_site.kind), destination_kind="azure_devops",
+        source_project=project_key,
         destination_project=ADO_TARGET,
         types={k: TypeRule(k, JIRA_TO_ADO_TYPES.get(v)) for k, v in types.items()},
         fields={
@@ -388,7 +394,7 @@ def jira_sandbox_pair(*, organisation, actor, base_url: str, items: int, seed: i
             "display_name": user.display_name, "is_active": user.active})
         people[user.account_id if kind == "jira_cloud" else user.name] = user.email
     sandbox.token_create(site=ado, name="runs", scopes=["vso.work_full", "vso.project"], secret=ADO_PAT)
-    source = connection_create(organisation=organisation, actor=actor, kind=kind, name=f"{slug} Jira",
+    source = connection_create(organisation=organisation, actor=actor, kind=_connection_kind(kind), name=f"{slug} Jira",
                                base_url=f"{base_url}/sandbox/jira/{jira.slug}", token=JIRA_TOKEN,
                                email=JIRA_EMAIL if kind == "jira_cloud" else "")
     destination = connection_create(organisation=organisation, actor=actor, kind="azure_devops", name=f"{slug} ADO",

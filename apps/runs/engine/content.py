@@ -170,7 +170,9 @@ class ContentPhases:
                 found.setdefault(attachment.source_id, attachment)
             return None
 
-        if rich_text:
+        if rich_text and self.drafter.to_ado:  # ADF or wiki markup, read by the converter that writes it
+            self.drafter.rich(rich_text, "The description", [], image_resolver=collect)
+        elif rich_text:
             html_to_adf(rich_text, image_resolver=collect)
         return list(found.values())
 

@@ -296,11 +296,11 @@ class Drafter:
         for rule in self.plan.fields.values():
             if rule.transform in (Transform.DROP, Transform.HISTORY) or not rule.target_field:
                 continue
-            if rule.source_field == "System.Description" or rule.target_field == DESCRIPTION:
+            if rule.source_field == "System.Description" or self.role(rule.target_field) == DESCRIPTION:
                 value = item.fields.get(rule.source_field)
-                if rule.source_field == "System.Description":
+                if rule.source_field in DESCRIPTION_FIELDS:
                     value = value or item.description
-                return str(value or "")
+                return value if isinstance(value, dict) else str(value or "")  # ADF stays a document
         return item.description if DESCRIPTION not in self.by_target else ""
 
     def _wants(self, target: str, *source_fields: str) -> bool:

@@ -1,6 +1,7 @@
-"""Time tracking from a seeded Jira sandbox project into the Azure DevOps sandbox: estimates and the logged
-work's sum in the scheduling fields, each worklog in a CSV file on the item (written once, keyed on its source
-id), checked issue by issue against the Jira sandbox's own tables."""
+"""Time tracking and inline images from a seeded Jira sandbox project (Cloud, and Data Center with wiki markup
+and a personal access token) into the Azure DevOps sandbox: estimates and the logged work's sum in the
+scheduling fields, each worklog in a CSV file on the item (written once, keyed on its source id), images shown
+in descriptions re-hosted as Azure DevOps attachments; checked issue by issue against the sandboxes' tables."""
 
 import csv
 import io
@@ -24,20 +25,50 @@ def _hours(seconds):
     return None if seconds is None else round(seconds / 3600, 2)
 
 
-def test_estimates_completed_work_and_each_worklog_reach_the_work_item(live_server, organisation, member):
-    from apps.sandbox.ado.models import AdoAttachment
-    from apps.sandbox.jira.models import JiraIssue, JiraWorklog
-
+def _migrate(live_server, organisation, member, kind):
     pair = jira_sandbox_pair(organisation=organisation, actor=member, base_url=live_server.url, items=12, seed=5,
-                             slug="time")
+                             slug=f"time-{kind}", kind=kind)
     run = services.run_create(organisation=organisation, actor=member, kind="live", plan=pair.plan, start=False,
                               source_connection=pair.source, destination_connection=pair.destination)
     drive(run)
     run.refresh_from_db()
     assert run.state == Run.State.FINISHED, run.error_message
-
     truth = ado_truth(pair.ado_site)
-    by_source = {truth["source_of"][row.item_id]: row for row in truth["rows"]}
+    return pair, run, {truth["source_of"][row.item_id]: row for row in truth["rows"]}
+
+
+def _guids(item, name):
+    return [str(r.get("attachment_guid") or r["url"].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]).lower()
+            for r in item.relations if r.get("rel") == "AttachedFile" and r["attributes"].get("name") == name]
+
+
+def _check_images(pair, by_source) -> int:
+    """Every image a Jira description shows is shown from its Azure DevOps attachment (same bytes)."""
+    from apps.sandbox.ado.models import AdoAttachment
+    from apps.sandbox.jira.models import JiraAttachment
+
+    shown = 0
+    for image in JiraAttachment.objects.filter(issue__site=pair.jira_site, mime_type__startswith="image/"):
+        if image.filename not in str(image.issue.description):
+            continue
+        item = by_source[str(image.issue_id)]
+        description = item.fields["System.Description"]
+        (guid,) = _guids(item, image.filename)
+        assert f'/_apis/wit/attachments/{guid}"' in description.lower(), description
+        assert "[attachment:" not in description and "[image:" not in description, description
+        assert bytes(AdoAttachment.objects.get(site=pair.ado_site, guid=guid).content) == bytes(image.content)
+        shown += 1
+    return shown
+
+
+def test_estimates_completed_work_each_worklog_and_inline_images_reach_the_work_item(live_server, organisation,
+                                                                                        member):
+    from apps.sandbox.ado.models import AdoAttachment
+    from apps.sandbox.jira.models import JiraIssue, JiraWorklog
+
+    pair, run, by_source = _migrate(live_server, organisation, member, "jira_cloud")
+    assert _check_images(pair, by_source) > 0
+
     logged = estimated = 0
     for issue in JiraIssue.objects.filter(site=pair.jira_site).prefetch_related("worklogs__author"):
         fields = by_source[str(issue.pk)].fields
@@ -66,3 +97,26 @@ def test_estimates_completed_work_and_each_worklog_reach_the_work_item(live_serv
                                           source_id=f"attachment:{issue.pk}:worklogs-{issue.pk}").count() == 1
     assert logged and estimated, "the seed should log work on some of these issues"
     assert JiraWorklog.objects.filter(issue__site=pair.jira_site, comment__isnull=False).exists()
+
+
+def test_a_data_center_project_in_wiki_markup_with_a_personal_access_token(live_server, organisation, member):
+    from apps.sandbox.jira.models import JiraIssue
+
+    pair, run, by_source = _migrate(live_server, organisation, member, "jira_dc")
+    assert pair.source.kind == "jira_data_center"  # a personal access token, sent as a Bearer token
+    issues = list(JiraIssue.objects.filter(site=pair.jira_site))
+    assert sorted(by_source) == sorted(str(i.pk) for i in issues)  # every issue once
+    assert _check_images(pair, by_source) > 0
+    converted = 0
+    for issue in issues:
+        description = by_source[str(issue.pk)].fields.get("System.Description") or ""
+        wiki = str(issue.description or "")
+        if "{code" in wiki:
+            assert "<pre" in description and "{code" not in description, description
+            converted += 1
+        if "h3. " in wiki:
+            assert "<h3>" in description and "h3. " not in description, description
+        worklogs = list(issue.worklogs.all())
+        assert by_source[str(issue.pk)].fields.get("Microsoft.VSTS.Scheduling.CompletedWork") == _hours(
+            sum(w.time_spent_seconds for w in worklogs) or None)
+    assert converted > 0
