@@ -23,6 +23,18 @@ from apps.runs.models import IdMapEntry, Run, RunError, RunItem, RunLink, RunSam
 BULK = 500
 
 
+def _chunks(values, size: int):
+    """Lists of at most `size` from any iterable, without holding more than one list."""
+    chunk = []
+    for value in values:
+        chunk.append(value)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def lease_seconds() -> int:
     return int(getattr(settings, "RUNS_LEASE_SECONDS", 90))
 
@@ -238,28 +250,34 @@ class RunStore:
         for _, sid, _, _ in rows:
             depth_of(sid)
         order = sorted(rows, key=lambda r: (depth[r[1]], len(r[1]), r[1]))
-        updates = []
-        for ordinal, (pk, sid, _, _type_id) in enumerate(order):
-            state = RunItem.State.PENDING if migrated(sid) else RunItem.State.SKIPPED
-            if state == RunItem.State.PENDING and sid in adopted:
-                state = RunItem.State.CREATED
-            updates.append(RunItem(pk=pk, parent_source_id=effective[sid], depth=depth[sid], ordinal=ordinal,
-                                   state=state))
+        counts: dict[str, int] = {}
+
+        def updates():
+            for ordinal, (pk, sid, _, _type_id) in enumerate(order):
+                state = RunItem.State.PENDING if migrated(sid) else RunItem.State.SKIPPED
+                if state == RunItem.State.PENDING and sid in adopted:
+                    state = RunItem.State.CREATED
+                counts[state] = counts.get(state, 0) + 1
+                yield RunItem(pk=pk, parent_source_id=effective[sid], depth=depth[sid], ordinal=ordinal, state=state)
+
         with transaction.atomic():
             run = self._hold()
-            RunItem.unscoped.bulk_update(updates, ["parent_source_id", "depth", "ordinal", "state"], batch_size=BULK)
+            # A model instance per item costs kilobytes: built and written BULK at a time, so the memory a
+            # run needs does not grow with its size.
+            for chunk in _chunks(updates(), BULK):
+                RunItem.unscoped.bulk_update(chunk, ["parent_source_id", "depth", "ordinal", "state"])
             link_ids = list(RunLink.unscoped.filter(run_id=run.pk).order_by("id").values_list("id", flat=True))
-            RunLink.unscoped.bulk_update([RunLink(pk=pk, ordinal=n) for n, pk in enumerate(link_ids)], ["ordinal"],
-                                         batch_size=BULK)
+            for chunk in _chunks((RunLink(pk=pk, ordinal=n) for n, pk in enumerate(link_ids)), BULK):
+                RunLink.unscoped.bulk_update(chunk, ["ordinal"])
             if demoted:
                 run.warnings = _merge_warnings(run.warnings or {}, {"parent_level": {
                     "count": len(demoted), "examples": demoted[:10],
                     "messages": {"The destination does not accept this parent's level; the item goes under the "
                                  "nearest ancestor that fits (or none).": len(demoted)}}})
             run.progress["plan"].update(total=len(rows), done=len(rows))
-            skipped = sum(1 for u in updates if u.state == RunItem.State.SKIPPED)
+            skipped = counts.get(RunItem.State.SKIPPED, 0)
             run.progress["items"].update(total=len(rows) - skipped, skipped=skipped,
-                                         done=sum(1 for u in updates if u.state == RunItem.State.CREATED))
+                                         done=counts.get(RunItem.State.CREATED, 0))
             run.progress["links"]["total"] = len(link_ids)
             run.save(update_fields=["warnings", "progress"])
 
