@@ -166,6 +166,10 @@ class JiraDestination(JiraReadBack):
         _raise_for(result, "Link back to the source")
         return result.destination_id
 
+    def parent_link(self, *, destination_id: str, parent_id: str) -> None:
+        """The parent of an item created earlier without it (a sample's item whose parent the full run made)."""
+        _raise_for(self.writer.parent_set(destination_id, source_id=destination_id, parent=parent_id), "Parent")
+
     def component(self, *, name: str) -> str:
         result = self.writer.component_ensure(project=self.project, name=name)
         _raise_for(result, f"Component “{name}”")

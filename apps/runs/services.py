@@ -222,6 +222,7 @@ def _engine_for(run: Run, store) -> tuple[Engine, list]:
         engine.attachment_limit = destination.attachment_limit_bytes
     # A sample fills its sprints and leaves starting and closing them to the full run that adopts it.
     engine.sprint_lifecycle = not (run.plan.get("scope") or {}).get("sample")
+    engine.reparent = set(run.plan.get("reparent") or [])  # adopted items the sample wrote without their parent
     return engine, closers
 
 
@@ -412,10 +413,15 @@ def run_retry_failed(*, run: Run, actor, actor_kind: str | None = None) -> int:
 
 def run_rollback(*, run: Run, actor, confirmation: str, actor_kind: str | None = None) -> Run:
     """Delete what this run created, after the person typed `ROLL BACK <run id>`."""
+    from apps.runs.adoption import run_rollback_adopted
+
     expected = ROLLBACK_CONFIRMATION.format(run_id=run.pk)
     if (confirmation or "").strip() != expected:
-        raise ApplicationError(f"Type “{expected}” to confirm: this deletes every item this run created.",
-                               extra={"expected": expected})
+        adopted = run_rollback_adopted(run)
+        also = (f", including the {adopted} item(s) of the sample run #{run.plan.get('adopted_from')} it adopted"
+                if adopted else "")
+        raise ApplicationError(f"Type “{expected}” to confirm: this deletes every item this run created{also}.",
+                               extra={"expected": expected, "adopted_items": adopted})
     with transaction.atomic():
         run = _locked(run)
         if run.is_preview:

@@ -8,6 +8,7 @@ from apps.accounts.decorators import organisation_required
 from apps.connections.scope import scope_count_for_version
 from apps.core.exceptions import ApplicationError
 from apps.runs import selectors, services, verification
+from apps.runs.adoption import run_rollback_adopted
 from apps.runs.forms import RunCreateForm
 from apps.runs.models import Run
 
@@ -119,6 +120,7 @@ def _detail_context(run: Run) -> dict:
         "estimate": selectors.run_estimate(run=run) if run.is_preview and run.state == Run.State.FINISHED else None,
         "verify": (run.stats or {}).get("verify"), "requests": (run.stats or {}).get("requests", 0),
         "rollback_phrase": services.ROLLBACK_CONFIRMATION.format(run_id=run.pk),
+        "rollback_adopted": run_rollback_adopted(run) if run.plan and run.plan.get("adopted_from") else 0,
     }
 
 

@@ -106,6 +106,9 @@ class Engine(ContentPhases):
         self._requests_seen = destination.request_count() if destination else 0
         self.attachment_limit: int | None = None  # a preview is told the destination's limit
         self.sprint_lifecycle = True  # False for a sample run: sprints are filled, not started or closed
+        # Items adopted from a sample whose parent the sample did not write (apps/runs/adoption.py): their
+        # parent is set in the remote_links phase, recorded there with the link back, so only once.
+        self.reparent: set[str] = set()
         self.reconcile_after = reconcile_after
 
     # -- the loop -----------------------------------------------------------------------------------------
@@ -433,14 +436,14 @@ class Engine(ContentPhases):
         parents: dict[str, tuple[str, str]] = {}
 
         def prepare(refs):
-            if late:
+            if late or self.reparent:
                 parents.update(self.store.destination_ids({r.parent_source_id for r in refs if r.parent_source_id}))
 
         def work(ref):
             url = self.source.item_url(ref.source_id)
             link_id = self.destination.remote_link(destination_id=ref.destination_id, global_id=url, url=url,
                                                    title=f"{self.plan.source_project} #{ref.source_id}")
-            if late and ref.parent_source_id in parents:
+            if (late or ref.source_id in self.reparent) and ref.parent_source_id in parents:
                 self.destination.parent_link(destination_id=ref.destination_id,
                                              parent_id=parents[ref.parent_source_id][0])
             return Recorded("remote_links", ref.source_id, str(link_id), "", payload_hash({"globalId": url}))

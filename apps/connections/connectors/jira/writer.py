@@ -876,15 +876,35 @@ class JiraWriter:
             value = payloads.rich_text(body, cloud=self.cloud, field_id="description")
         except payloads.FieldValueError as exc:
             return WriteResult(source_id=source_id, error=_field_error(exc))
+        return self._fields_put(issue, source_id=source_id, fields={"description": value}, what="update the description")
+
+    def _fields_put(self, issue: str, *, source_id: str, fields: dict, what: str) -> WriteResult:
+        """PUT some fields of an issue (idempotent: sending it again changes nothing)."""
         try:
-            response = self.http.request("PUT", self._issue_path(issue), json={"fields": {"description": value}},
+            response = self.http.request("PUT", self._issue_path(issue), json={"fields": fields},
                                          accept=(204, 400, 404), idempotent=True)
         except ConnectorError as exc:
-            return WriteResult(source_id=source_id, error=write_error_from(exc, what="update the description"))
+            return WriteResult(source_id=source_id, error=write_error_from(exc, what=what))
         if response.status_code != 204:
             return WriteResult(source_id=source_id, error=vendor_error(response.status_code, _json_or_none(response),
-                                                                        what="update the description"))
+                                                                        what=what))
         return WriteResult(source_id=source_id, destination_id=str(issue))
+
+    def parent_set(self, issue: str, *, source_id: str, parent: str) -> WriteResult:
+        """Set the parent of an issue that exists already (Cloud: the parent field; Data Center: the Epic Link
+        field, by the parent's key): a PUT, so sending it again changes nothing."""
+        if self.cloud:
+            fields = {"parent": {"key": parent} if not str(parent).isdigit() else {"id": str(parent)}}
+        else:
+            epic_link = self.epic_link_field()
+            if not epic_link:
+                return WriteResult(source_id=source_id, error=_field_error(payloads.FieldValueError(
+                    "parent", "this Jira Data Center site has no Epic Link field to set the parent with.")))
+            key = parent
+            if str(parent).isdigit():
+                key = self.http.get_json(self._issue_path(parent), params={"fields": "key"}).get("key") or parent
+            fields = {epic_link: key}
+        return self._fields_put(issue, source_id=source_id, fields=fields, what="set the parent")
 
     def attachments(self, issue: str) -> list[dict]:
         fields = self.http.get_json(self._issue_path(issue), params={"fields": "attachment"}).get("fields") or {}
