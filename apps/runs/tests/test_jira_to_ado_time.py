@@ -61,6 +61,27 @@ def _check_images(pair, by_source) -> int:
     return shown
 
 
+def _check_mentions(pair, by_source) -> int:
+    """A person mentioned in a Jira comment is an Azure DevOps mention of the person they are mapped to."""
+    from apps.sandbox.ado.models import AdoComment
+    from apps.sandbox.jira.models import JiraComment, JiraUser
+
+    checked, cloud = 0, pair.jira_site.kind == "jira_cloud"
+    for comment in JiraComment.objects.filter(issue__site=pair.jira_site):
+        body = str(comment.body)
+        mentioned = [u for u in JiraUser.objects.filter(site=pair.jira_site)
+                     if (f"'id': '{u.account_id}'" if cloud else f"[~{u.name}]") in body]
+        if not mentioned:
+            continue
+        texts = [c.text for c in AdoComment.objects.filter(work_item=by_source[str(comment.issue_id)])]
+        for user in mentioned:
+            mention = f'data-vss-mention="version:2.0,{pair.plan.people[user.account_id if cloud else user.name]}"'
+            shown = f"@{user.display_name}" if cloud else f"@{user.name}"  # wiki markup names only the user
+            assert any(mention in t and shown in t for t in texts), (mention, texts)
+            checked += 1
+    return checked
+
+
 def test_estimates_completed_work_each_worklog_and_inline_images_reach_the_work_item(live_server, organisation,
                                                                                         member):
     from apps.sandbox.ado.models import AdoAttachment
@@ -68,6 +89,7 @@ def test_estimates_completed_work_each_worklog_and_inline_images_reach_the_work_
 
     pair, run, by_source = _migrate(live_server, organisation, member, "jira_cloud")
     assert _check_images(pair, by_source) > 0
+    assert _check_mentions(pair, by_source) > 0
 
     logged = estimated = 0
     for issue in JiraIssue.objects.filter(site=pair.jira_site).prefetch_related("worklogs__author"):
@@ -107,6 +129,7 @@ def test_a_data_center_project_in_wiki_markup_with_a_personal_access_token(live_
     issues = list(JiraIssue.objects.filter(site=pair.jira_site))
     assert sorted(by_source) == sorted(str(i.pk) for i in issues)  # every issue once
     assert _check_images(pair, by_source) > 0
+    assert _check_mentions(pair, by_source) > 0
     converted = 0
     for issue in issues:
         description = by_source[str(issue.pk)].fields.get("System.Description") or ""
