@@ -491,6 +491,27 @@ class _JiraToAdo(_Drafter):
             super().draft_types()
             self.src = _replace_types(self.src, saved)
 
+    def draft_people(self):
+        """Azure DevOps lists no people per project (its scan knows only those its items name), and an
+        identity's unique name is the e-mail address: with nobody listed, a Jira person whose address is
+        visible goes to that address (checked by the run against the organisation's identities)."""
+        if self.dst.people:
+            return super().draft_people()
+        for person in self.src.people:
+            label = person.display_name or person.source_id
+            if person.email and person.active and not person.is_deleted:
+                self.add(Proposal(Kind.PERSON, person.source_id, person.email.lower(), 0.75,
+                                  "Same e-mail address (Azure DevOps does not list its people: check they have an "
+                                  "account there).", "standard", transform=Transform.PERSON, source_label=label,
+                                  target_label=person.email.lower()))
+                continue
+            reason = ("Has left (inactive or deleted in the source); the name is kept as text."
+                      if not person.active or person.is_deleted else
+                      "Jira hides their e-mail address, and Azure DevOps lists no people to match a name with: "
+                      "choose their account, or keep the name as text.")
+            self.add(Proposal(Kind.PERSON, person.source_id, None, 0.7, reason, "fallback",
+                              transform=Transform.ATTRIBUTION, source_label=label))
+
     def draft_fields(self):
         dst_ids = {f.source_id: f for f in self.writable_destination_fields()}
         claimed: set[str] = set()
