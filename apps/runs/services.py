@@ -166,7 +166,9 @@ def run_create_from_version(*, organisation, actor, kind: str, mapping_version_i
         raise ApplicationError("The mapping's source or destination scan (or its connection) no longer exists.")
     levels = {}
     schema = catalog_schema(destination_scan)
-    if schema:
+    # Jira takes a parent exactly one level up (the plan climbs to one that fits); Azure DevOps links a child
+    # under any item (a Story straight under an Epic with no Feature between), so no levels are enforced.
+    if schema and destination_scan.connection.kind != "azure_devops":
         levels = {t.source_id: t.hierarchy_level for t in schema.work_item_types}
     # The scans name the projects the way the connectors address them (Jira's key, ADO's name).
     plan = dataclasses.replace(mapping_version_plan(version),
@@ -500,6 +502,7 @@ def run_item_preview(*, run: Run, source_id: str) -> dict:
     from apps.connections.services import connection_connector
     from apps.mappings.transforms import adf_to_html, sanitise_html, wiki_to_html
     from apps.runs.adapters import AdoSource
+    from apps.runs.adapters_to_ado import JiraSource
     from apps.runs.engine.draft import Drafter
 
     source_id = str(source_id or "").strip()
@@ -511,7 +514,8 @@ def run_item_preview(*, run: Run, source_id: str) -> dict:
     plan = plan_from_dict(run.plan)
     try:
         with connection_connector(run.source_connection) as connector:
-            source = AdoSource(connector, project=run.source_project)
+            source_class = JiraSource if run.source_connection.kind in ("jira_cloud", "jira_data_center") else AdoSource
+            source = source_class(connector, project=run.source_project)
             items = source.items_by_ids([source_id])
             url = source.item_url(source_id)
     except ConnectorError as exc:
@@ -519,9 +523,12 @@ def run_item_preview(*, run: Run, source_id: str) -> dict:
     if not items:
         raise ApplicationError("The item is no longer in the source.", status_code=404)
     item = items[0]
+    source_html = item.description or ""
+    if source_class is JiraSource and source_html:  # Jira's ADF (Cloud) or wiki markup (Data Center)
+        source_html = (adf_to_html if isinstance(source_html, dict) else wiki_to_html)(source_html).value
     parent = IdMapEntry.unscoped.filter(run_id=run.pk, phase="items", source_id=planned.parent_source_id).first() \
         if planned.parent_source_id else None
-    rich = "wiki" if plan.destination_kind == "jira_data_center" else "adf"
+    rich = {"jira_data_center": "wiki", "azure_devops": "html"}.get(plan.destination_kind, "adf")
     draft = Drafter(plan, rich_text=rich).draft(item, source_url=url,
                                                parent_id=parent.destination_id if parent else "",
                                                parent_key=parent.destination_key if parent else "")
@@ -529,15 +536,18 @@ def run_item_preview(*, run: Run, source_id: str) -> dict:
     write = draft.write
     description_html = ""
     if write is not None and write.description:
-        converted = adf_to_html(write.description) if rich == "adf" else wiki_to_html(write.description)
-        description_html = converted.value
+        if rich == "html":  # already converted for Azure DevOps
+            description_html = sanitise_html(write.description)
+        else:
+            converted = adf_to_html(write.description) if rich == "adf" else wiki_to_html(write.description)
+            description_html = converted.value
     return {
         "source_id": source_id,
         "source": {"url": url, "key": item.key, "type": item.type_id, "title": item.title, "state": item.state,
                    "priority": item.priority, "assignee": item.assignee.display_name if item.assignee else "",
                    "tags": list(item.labels), "parent_id": item.parent_id,
                    "planned_parent_id": planned.parent_source_id,
-                   "description_html": sanitise_html(item.description or "")},
+                   "description_html": sanitise_html(source_html)},
         "destination": None if write is None else {
             "type": write.type_id, "summary": write.summary, "status": write.target_status,
             "priority": write.priority, "assignee": write.assignee, "labels": list(write.labels),
