@@ -114,6 +114,8 @@ def test_the_drafter_honours_each_choice():
     draft = with_default.draft(_item(assignee=eve, created_by=ana))
     assert draft.write.assignee == "Eve Old <eve@fabrikam.test>" and draft.write.reporter == "acc-ana"
     assert "person_inactive" in {w.code for w in draft.warnings}
+    # The preview says what the run needs and cannot check beforehand (issue 11).
+    assert any("Bypass rules on work item updates" in w.message for w in draft.warnings if w.code == "person_inactive")
     assert "no account in the destination" not in json.dumps(draft.write.description)
 
     # No default person: "default_person" falls back to keeping the name, and nobody is assigned.

@@ -118,7 +118,10 @@ class Drafter:
                                                               else "attribution")
         if choice == "inactive_account":
             warnings.append(Warning("person_inactive", f"{what}: {name} has no active account in the destination; "
-                                    "they are written as an inactive account."))
+                                    "they are written as an inactive account. The destination connection's account "
+                                    "needs Azure DevOps' “Bypass rules on work item updates” permission for this, "
+                                    "which cannot be checked before the run: without it Azure DevOps refuses the "
+                                    "item, shown as a failed item with its words."))
             # Azure DevOps keeps "Name <e-mail>" as the identity when the write bypasses rules.
             if person.email and person.display_name:
                 return f"{person.display_name} <{person.email}>"
