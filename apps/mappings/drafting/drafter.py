@@ -512,6 +512,25 @@ class _JiraToAdo(_Drafter):
             self.add(Proposal(Kind.PERSON, person.source_id, None, 0.7, reason, "fallback",
                               transform=Transform.ATTRIBUTION, source_label=label))
 
+    def draft_values(self):
+        super().draft_values()
+        # ADO's Priority is a number 1-4 whose values its scan does not list: Jira's default scheme read backwards.
+        numbers = {name: number for number, name in k.ADO_PRIORITY_TO_JIRA.items()} | {"lowest": "4"}
+        dst = next((f for f in self.dst.fields if f.source_id == "Microsoft.VSTS.Common.Priority"), None)
+        if dst is None or dst.allowed_values:
+            return
+        src_fields = {f.source_id: f for f in self.src.fields}
+        for fid, proposal in self.field_proposals.items():
+            if proposal.target != dst.source_id or proposal.transform != Transform.MAP_VALUES:
+                continue
+            for value in src_fields[fid].allowed_values:
+                number = numbers.get(k.normalise(str(value)))
+                self.add(Proposal(Kind.VALUE, str(value), number, 0.9 if number else 0.3,
+                                  "The standard correspondence of these scales." if number else
+                                  "No priority of the destination means this; choose one.",
+                                  "standard" if number else "fallback", scope=fid, source_label=str(value),
+                                  target_label=number or ""))
+
     def draft_fields(self):
         dst_ids = {f.source_id: f for f in self.writable_destination_fields()}
         claimed: set[str] = set()

@@ -144,6 +144,8 @@ def test_jira_to_azure_devops_through_the_api(live_server, organisation, member,
         warnings = {w["code"]: w for w in preview["warnings"]}
         assert warnings["person_default"]["count"] > 0, preview["warnings"]
         assert "parent_level" not in warnings, warnings["parent_level"]
+        unmapped = [m["message"] for m in warnings.get("value_unmapped", {}).get("messages", [])]
+        assert not [m for m in unmapped if "of priority" in m], unmapped  # Jira's priorities onto ADO's 1-4
 
         live = api.post("/api/v1/runs/", {"mapping_version": version_id, "kind": "live"}, format="json")
         assert live.status_code == 201, live.content
