@@ -438,17 +438,28 @@ def run_rollback(*, run: Run, actor, confirmation: str, actor_kind: str | None =
     return run
 
 
-def _rollback_step(run: Run, owner: str) -> str:
+def _rollback_destination(run: Run, connector):
+    """The destination a roll-back deletes from: Jira, or Azure DevOps for a run from Jira."""
+    if run.destination_connection.kind == "azure_devops":
+        from apps.connections.connectors.azure_devops.writer import AdoWriter
+        from apps.runs.adapters_to_ado import AdoDestination
+
+        return AdoDestination(AdoWriter(connector, run_id=str(run.uid)), project=run.destination_project)
     from apps.connections.connectors.jira.writer import JiraWriter
-    from apps.connections.services import connection_connector
     from apps.runs.adapters import JiraDestination
+
+    return JiraDestination(JiraWriter(connector, run_id=str(run.uid)), project=run.destination_project)
+
+
+def _rollback_step(run: Run, owner: str) -> str:
+    from apps.connections.services import connection_connector
 
     entries = list(IdMapEntry.unscoped.filter(run_id=run.pk, phase="items", rolled_back=False)
                    .order_by("-written_at", "-id")[:200])
     outcome = "continued"
     if entries:
         with connection_connector(run.destination_connection) as connector:
-            destination = JiraDestination(JiraWriter(connector, run_id=str(run.uid)), project=run.destination_project)
+            destination = _rollback_destination(run, connector)
             done = []
             try:
                 for entry in entries:  # children were written after their parents: deleted first

@@ -143,3 +143,24 @@ def test_the_ado_history_of_each_item_is_its_jira_changelog_entry_by_entry_with_
             checked_comments += 1
     assert checked_entries > 10 and checked_comments > 3 and checked_notes > 0, (checked_entries, checked_comments,
                                                                                  checked_notes)
+
+
+def test_a_run_into_azure_devops_rolls_back_every_work_item_it_created(pair, organisation, member):
+    from unittest import mock
+
+    from apps.sandbox.ado.models import AdoWorkItem
+
+    run = _run(pair, organisation, member)
+    drive(run)
+    run.refresh_from_db()
+    assert run.state == Run.State.FINISHED, (run.error_code, run.error_message)
+    created = set(IdMapEntry.unscoped.filter(run=run, phase="items").values_list("destination_id", flat=True))
+    assert len(created) == ITEMS
+    with mock.patch.object(services, "run_enqueue", lambda run, countdown=0: None):
+        services.run_rollback(run=run, actor=member, confirmation=f"ROLL BACK {run.pk}")
+    drive(run)
+    run.refresh_from_db()
+    assert run.state == Run.State.ROLLED_BACK, (run.state, run.error_code, run.error_message)
+    live = AdoWorkItem.objects.filter(site=pair.ado_site, is_deleted=False)
+    assert not live.filter(item_id__in=[int(i) for i in created]).exists()  # in the recycle bin, as ADO keeps them
+    assert AdoWorkItem.objects.filter(site=pair.ado_site, is_deleted=True).count() == ITEMS
