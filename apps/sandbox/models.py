@@ -16,7 +16,7 @@ class SandboxSite(models.Model):
         JIRA_CLOUD = "jira_cloud", "Jira Cloud"
         JIRA_DC = "jira_dc", "Jira Data Center"
 
-    FAULT_KINDS = ("http_500", "http_503", "drop", "slow")
+    FAULT_KINDS = ("http_500", "http_503", "http_429", "drop", "slow")
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     # The vendor's own name for the site: the ADO organisation, the Jira site. Part of every URL.

@@ -148,6 +148,13 @@ def _serve(adapter, view, request, ctx: SandboxContext, scope, auth, kwargs):
     if latency_ms:
         time.sleep(latency_ms / 1000)
 
+    if draw.fault == "http_429":
+        # A throttle answer whatever the budgets say (the vendor's own 429 body and Retry-After): what a
+        # busy tenant sees now and then, without a test depending on how fast its machine is.
+        throttled = RateDecision(limited=True, blocked=True, delay_s=0.0, limit=decision.limit or 1, remaining=0,
+                                 used=decision.used, reset_epoch=int(time.time()) + 1, retry_after=1,
+                                 resource="site")
+        return adapter.rate_limited_response(request, throttled), draw.fault
     if draw.fault in ("http_500", "http_503"):
         status = 500 if draw.fault == "http_500" else 503
         message = "The sandbox injected this server error." if status == 500 else "The service is unavailable (injected)."

@@ -155,6 +155,13 @@ def test_fault_rate_zero_and_one(site, secret):
     assert {call("echo", secret).status_code for _ in range(5)} == {200}
 
 
+def test_a_throttle_fault_answers_429_with_retry_after_and_runs_nothing(site, secret):
+    services.site_controls_update(site=site, controls={"fault_rate": 1.0, "fault_kinds": ["http_429"]})
+    response = call("echo", secret)
+    assert response.status_code == 429 and response["Retry-After"] == "1"
+    assert SandboxRequest.objects.filter(site=site, fault="http_429", status=429).count() == 1
+
+
 def test_dropped_connection_cuts_the_body_after_the_view_ran(site, secret):
     services.site_controls_update(site=site, controls={"fault_rate": 1.0, "fault_kinds": ["drop"]})
     response = call("echo", secret)
