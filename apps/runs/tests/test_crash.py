@@ -53,9 +53,12 @@ def test_ten_percent_faults_lose_nothing(live_server, organisation, member, sett
     faults = ["http_500", "http_503", "http_429", "drop"]  # 429: a throttle answer, whatever the machine's speed
     site_controls_update(site=pair.jira_site, controls={"fault_rate": 0.1, "fault_kinds": faults, "seed": 3})
     site_controls_update(site=pair.ado_site, controls={"fault_rate": 0.1, "fault_kinds": faults, "seed": 4})
+    # Items, states, links, files, remote links and sprints under faults. Comments and history are left out here:
+    # a lost comment waits out the reconcile window (35 s) before it is looked for, which would make this test
+    # minutes long; their exactly-once under crashes is shown in test_content.py.
     run = services.run_create(organisation=organisation, actor=member, kind="live", plan=pair.plan,
                               source_connection=pair.source, destination_connection=pair.destination,
-                              type_levels=TYPE_LEVELS, start=False)
+                              type_levels=TYPE_LEVELS, start=False, options={"comments": False, "history": False})
     drive(run, limit=2000)
     run.refresh_from_db()
     assert run.state == Run.State.FINISHED, (run.error_code, run.error_message)
