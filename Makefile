@@ -38,7 +38,7 @@ demo: migrate
 	@# The sandbox's realistic Azure DevOps organisation "fabrikam" (seeded once; `sandbox_reset` empties it).
 	@if $(BIN)/python manage.py help sandbox_seed >/dev/null 2>&1; then \
 	  $(BIN)/python manage.py sandbox_seed --kind ado --site fabrikam --items 300 --seed 1 --if-empty --token "$(SANDBOX_ADO_PAT)" && \
-	  $(BIN)/python manage.py sandbox_seed --kind ado --site ado-destination --items 0 --project "Migration Target" --if-empty --token "$(SANDBOX_ADO_PAT)"; \
+	  $(BIN)/python manage.py sandbox_seed --kind ado --site ado-destination --items 0 --project "Migration Target" --if-empty --token "$(SANDBOX_ADO_PAT)-dest"; \
 	fi
 	@# ado-destination: an Azure DevOps organisation with one empty Agile project, for Jira -> Azure DevOps.
 	@# The sandbox Jira: a seeded Cloud source, an empty Cloud destination (DEST company-managed Scrum, TEAM
