@@ -473,11 +473,16 @@ class HttpClient:
         idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         retry_statuses = RETRY_STATUSES_ALWAYS | (RETRY_STATUSES_IDEMPOTENT if idempotent else frozenset())
         attempt = 0
+        body = kwargs.get("content")
+        one_shot = body is not None and not isinstance(body, bytes | bytearray | str)  # a streamed body
 
         def once():
             nonlocal attempt
             attempt += 1
             if attempt > 1:
+                if one_shot:  # its chunks are spent: the caller must open the file again and resend
+                    raise TransientError(f"The upload to {url.host} was interrupted and must be sent again.",
+                                         code="upload_interrupted")
                 self.stats.retries += 1
             return self._send_once(method, url, endpoint=endpoint, attempt=attempt, stream=stream,
                                    retry_statuses=retry_statuses, retry_transport_errors=idempotent, **kwargs)
