@@ -474,7 +474,7 @@ class HttpClient:
         retry_statuses = RETRY_STATUSES_ALWAYS | (RETRY_STATUSES_IDEMPOTENT if idempotent else frozenset())
         attempt = 0
         body = kwargs.get("content")
-        one_shot = body is not None and not isinstance(body, bytes | bytearray | str)  # a streamed body
+        one_shot = isinstance(body, Iterator)  # a generator's chunks go once; a re-iterable body starts again
 
         def once():
             nonlocal attempt
