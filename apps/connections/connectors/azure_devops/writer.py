@@ -36,7 +36,6 @@ from urllib.parse import quote
 
 from apps.connections.connectors.azure_devops.connector import AzureDevOpsConnector
 from apps.connections.connectors.errors import ConnectorError, PermanentError
-from apps.connections.connectors.jira.writer import _ambiguous
 from apps.connections.connectors.records import (
     ErrorCategory,
     ItemWrite,
@@ -46,6 +45,8 @@ from apps.connections.connectors.records import (
     WriteResult,
     repeated_source_ids,
 )
+from apps.connections.connectors.write_errors import may_have_happened as _ambiguous
+from apps.connections.connectors.write_errors import write_error_from as _write_error_from
 
 API = "7.1"
 BATCH_MAX = 50
@@ -102,12 +103,7 @@ def vendor_error(status: int, body, *, what: str) -> WriteError:
 
 
 def write_error_from(exc: ConnectorError, *, what: str) -> WriteError:
-    ambiguous = _ambiguous(exc)
-    message = f"Could not {what}: {exc.message}"
-    if ambiguous:
-        message += " The request may have reached Azure DevOps, so it was not repeated: reconcile first."
-    return WriteError(category=ErrorCategory(exc.kind), code=exc.code, message=message, ambiguous=ambiguous,
-                      details={"status": exc.status_code} if exc.status_code else {})
+    return _write_error_from(exc, what=what, vendor="Azure DevOps")
 
 
 def _raise(error: WriteError):

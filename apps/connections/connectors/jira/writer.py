@@ -51,6 +51,8 @@ from apps.connections.connectors.records import (
     WriteError,
     WriteResult,
 )
+from apps.connections.connectors.write_errors import may_have_happened
+from apps.connections.connectors.write_errors import write_error_from as _write_error_from
 
 BULK_CREATE_MAX = 50
 SPRINT_MOVE_MAX = 50
@@ -66,26 +68,11 @@ CATEGORY_ORDER = {"new": 0, "indeterminate": 1, "done": 2}
 # --- errors ----------------------------------------------------------------------------------------
 
 
-def _ambiguous(exc: ConnectorError) -> bool:
-    """Whether a failed write may have happened anyway."""
-    if exc.status_code in (500, 502, 504):
-        return True
-    if exc.code in ("connection_dropped", "network_error"):
-        return True
-    if exc.code == "timeout":
-        cause = exc.__cause__
-        return cause is not None and not isinstance(cause, httpx.ConnectTimeout | httpx.PoolTimeout)
-    return False
+_ambiguous = may_have_happened
 
 
 def write_error_from(exc: ConnectorError, *, what: str) -> WriteError:
-    ambiguous = _ambiguous(exc)
-    message = f"Could not {what}: {exc.message}"
-    if ambiguous:
-        message += " The request may have reached Jira, so it was not repeated: reconcile before writing it again."
-    return WriteError(category=ErrorCategory(exc.kind), code=exc.code, message=message, ambiguous=ambiguous,
-                      details={k: v for k, v in exc.details.items() if k in ("attempts", "retry_after_seconds")}
-                      | ({"status": exc.status_code} if exc.status_code else {}))
+    return _write_error_from(exc, what=what, vendor="Jira")
 
 
 def _json_or_none(response: httpx.Response):
