@@ -3,6 +3,7 @@ import csv
 from django.contrib import admin, messages
 from django.http import HttpResponse
 
+from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.exceptions import ApplicationError
 from apps.runs import services, verification
 from apps.runs.models import IdMapEntry, Run, RunError, VerificationDifference
@@ -73,7 +74,7 @@ def _differences_csv(queryset, filename: str) -> HttpResponse:
 
 
 @admin.register(VerificationDifference)
-class VerificationDifferenceAdmin(admin.ModelAdmin):
+class VerificationDifferenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """What the verification of each live run found: ids, checks and explanations, no ticket content."""
 
     list_display = ("run", "source_id", "destination_key", "check_name", "kind", "announced", "explanation")
@@ -84,15 +85,6 @@ class VerificationDifferenceAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return VerificationDifference.unscoped.select_related("run")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Download the selected differences (CSV)")
     def download_csv(self, request, queryset):
