@@ -40,6 +40,7 @@ class RunCreateForm(forms.Form):
 
     SCOPE_FIELDS = ("area_path", "components", "types", "states", "created_from", "created_to", "query", "sample")
     ONLY_ADO, ONLY_JIRA = ("area_path",), ("components",)
+    SHARED_SCOPE_FIELDS = ("created_from", "created_to", "sample")
 
     def __init__(self, *args, versions=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -68,8 +68,11 @@ def run_create(request):
     """Preview or live run of an approved mapping, with its scope and options; a bad scope is a form error."""
     versions = _approved_versions(request.organisation)
     kind = request.POST.get("kind") or request.GET.get("kind") or Run.Kind.PREVIEW
+    # Choosing another mapping re-renders the scope fields (htmx GET): what means the same for either source
+    # (the dates, the sample size) is kept; an area, a query or type names belong to the other source.
+    kept = {name: request.GET[name] for name in RunCreateForm.SHARED_SCOPE_FIELDS if request.GET.get(name)}
     form = RunCreateForm(request.POST or None, versions=versions,
-                         initial={"kind": kind, "mapping_version": request.GET.get("mapping_version")})
+                         initial={"kind": kind, "mapping_version": request.GET.get("mapping_version"), **kept})
     error = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -91,6 +91,12 @@ def test_the_run_page_offers_the_jira_scope_fields_when_the_source_is_jira(organ
     page = client.get("/runs/new/", {"mapping_version": ado.pk}).content.decode()
     assert 'name="area_path"' in page and "WIQL condition" in page and 'name="components"' not in page
 
+    # The swap (htmx sends the chosen mapping with the dates and sample size on the form) keeps those values.
+    page = client.get("/runs/new/", {"mapping_version": jira.pk, "sample": "25", "created_from": "2024-01-02",
+                                     "area_path": "Web"}, HTTP_HX_REQUEST="true").content.decode()
+    assert 'name="sample" value="25"' in page and 'value="2024-01-02"' in page
+    assert 'name="area_path"' not in page and 'hx-include="#mapping_version, #id_created_from' in page
+
     # The components typed on the page are part of the scope the run is created with (here the mapping has
     # no scans, so the run is refused in words, not with a 500).
     response = client.post("/runs/new/", {"mapping_version": jira.pk, "kind": "preview", "components": "Web, API"})
