@@ -1,14 +1,15 @@
 """The destination read back for the verification (engine/verify.py), on the connectors' read side. Jira:
 issues by id parsed into neutral records, their files streamed, the issues a run created found by the
 `migrayt.source` property (mixed into adapters.JiraDestination). Azure DevOps: work items by id
-(workitemsbatch with relations) parsed the same way, with their revision and comment counts (mixed into
-adapters_to_ado.AdoDestination). No Django here."""
+(workitemsbatch with relations) parsed the same way, with their revision and comment counts, the work items a
+run created found by its tag (mixed into adapters_to_ado.AdoDestination). No Django here."""
 
 from collections.abc import Iterator
 from datetime import datetime
 
 from apps.connections.connectors import records
 from apps.connections.connectors.azure_devops import parse as ado_parse
+from apps.connections.connectors.azure_devops.writer import run_tag_of
 from apps.connections.connectors.jira import parse
 from apps.connections.connectors.jira.payloads import SPRINT_CUSTOM_TYPE
 from apps.runs.engine.verify import ReadBack
@@ -137,3 +138,10 @@ class AdoReadBack:
 
     def attachment_chunks(self, attachment: records.Attachment) -> Iterator[bytes]:
         return self.writer.connector.attachment_chunks(attachment)
+
+    def created_by_run(self, *, since: datetime, run_uid: str) -> Iterator[tuple[str, str, str]]:
+        """(work item id, key, source id) of every work item in the project carrying the run's tag (its uid's
+        first 12 hex digits); the source id from the Hyperlink back, "" where it has none. `since` narrows
+        nothing: a created date is the source's (written with bypassRules), and the tag is the run's alone."""
+        for body in self.writer.tagged_items(project=self.project, tag=run_tag_of(run_uid)):
+            yield str(body["id"]), str(body["id"]), self.writer.source_id_of(body)

@@ -11,8 +11,9 @@ Contract for the engine:
   A failure after the request may have reached Azure DevOps (a timeout after sending, a dropped connection,
   a 500/502/504) is never retried here: its results say `error.ambiguous`, and the engine reconciles.
 * Reconciliation key. Every created item carries, inside its create request, (1) the run's tag
-  `migrayt-run-<run id>` and (2) a Hyperlink relation back to the source item whose comment is
-  `migrayt source <source id>`. `reconcile_created` finds the run's items by WIQL over the tag (a tag is
+  `migrayt-run-<the first 12 hex digits of the run's uid>` and (2) a Hyperlink relation back to the source
+  item whose comment is `migrayt source <source id>`. `reconcile_created` (and the verification's duplicate
+  scan, through `tagged_items`) finds the run's items by WIQL over the tag, paged by id (a tag is
   the one field every process has, that anyone may set, that WIQL matches exactly, and that needs no
   process customisation, unlike a custom field) and reads the source id from the Hyperlink's comment (a
   relation, not a field: it survives edits of the title or tags, and is the link back people click).
@@ -29,7 +30,7 @@ Plain Python: no Django.
 """
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -113,6 +114,13 @@ def _raise(error: WriteError):
     raise cls(error.message, code=error.code)
 
 
+def run_tag_of(run_id: str) -> str:
+    """The tag every item a run creates carries: `migrayt-run-` and the first 12 hex digits of the run's uid
+    (not its number: numbers restart per deployment, a uid does not)."""
+    run_id = str(run_id or "")
+    return f"migrayt-run-{run_id.replace('-', '')[:12]}" if run_id else ""
+
+
 class AdoWriter:
     def __init__(self, connector: AzureDevOpsConnector, *, run_id: str = ""):
         self.connector = connector
@@ -124,7 +132,7 @@ class AdoWriter:
 
     @property
     def run_tag(self) -> str:
-        return f"migrayt-run-{self.run_id.replace('-', '')[:12]}" if self.run_id else ""
+        return run_tag_of(self.run_id)
 
     @staticmethod
     def _p(project: str) -> str:
@@ -232,22 +240,36 @@ class AdoWriter:
         """{source id: (item id, item id)} of the wanted items this run created: the run's tag by WIQL, then
         the source id in each one's Hyperlink comment. The lowest id wins if one was created twice."""
         wanted = {str(s) for s in source_ids}
-        if not wanted or not self.run_tag:
+        tag = run_tag_of(run_id) if run_id else self.run_tag
+        if not wanted or not tag:
             return {}
-        # WIQL, not SQL: the project name is quoted the WIQL way, the tag is ours (letters and digits).
-        quoted = project.replace("'", "''")
-        query = ("SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = '" + quoted + "' "  # noqa: S608
-                 f"AND [System.Tags] CONTAINS '{self.run_tag}' ORDER BY [System.Id]")
-        body = self.http.request("POST", f"{self._p(project)}/_apis/wit/wiql", json={"query": query},
-                                 params={"api-version": API, "$top": str(WIQL_TOP)}, idempotent=True).json()
-        ids = [int(w["id"]) for w in body.get("workItems") or []]
         found: dict[str, tuple[str, str]] = {}
-        for start in range(0, len(ids), READ_BATCH):
-            for item in self.items_get(ids[start:start + READ_BATCH], project=project):
-                source_id = self.source_id_of(item)
-                if source_id in wanted and source_id not in found:
-                    found[source_id] = (str(item["id"]), str(item["id"]))
+        for item in self.tagged_items(project=project, tag=tag):
+            source_id = self.source_id_of(item)
+            if source_id in wanted and source_id not in found:
+                found[source_id] = (str(item["id"]), str(item["id"]))
         return found
+
+    def tagged_items(self, *, project: str, tag: str) -> Iterator[dict]:
+        """Every work item of `project` carrying `tag`, with its relations, in id order. A WIQL query answers
+        20,000 ids at most (more is refused, or cut at `$top`), so the ids are read in pages after the last
+        one seen; the items 200 at a time (workitemsbatch's limit)."""
+        if not tag:
+            return
+        # WIQL, not SQL: the project name is quoted the WIQL way, the tag is ours (letters, digits, dashes).
+        quoted, tag = project.replace("'", "''"), tag.replace("'", "''")
+        after = 0
+        while True:
+            query = ("SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = '" + quoted + "' "  # noqa: S608
+                     f"AND [System.Tags] CONTAINS '{tag}' AND [System.Id] > {after} ORDER BY [System.Id]")
+            body = self.http.request("POST", f"{self._p(project)}/_apis/wit/wiql", json={"query": query},
+                                     params={"api-version": API, "$top": str(WIQL_TOP)}, idempotent=True).json()
+            ids = [int(w["id"]) for w in body.get("workItems") or []]
+            for start in range(0, len(ids), READ_BATCH):
+                yield from self.items_get(ids[start:start + READ_BATCH], project=project)
+            if len(ids) < WIQL_TOP or ids[-1] <= after:
+                return
+            after = ids[-1]
 
     def source_id_of(self, item: dict) -> str:
         for relation in item.get("relations") or []:
