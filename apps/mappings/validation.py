@@ -56,6 +56,8 @@ ENGINE_SET_FIELDS = {
 TYPED_TRANSFORMS = {Transform.COPY, Transform.RICH_TEXT, Transform.TO_PLAIN_TEXT, Transform.NUMBER, Transform.DATE,
                     Transform.PERSON, Transform.MAP_VALUES}
 NO_TARGET_TRANSFORMS = {Transform.DROP, Transform.HISTORY, Transform.JOIN_DESCRIPTION}
+# Destination fields several source fields may fill: each adds its values (labels, fix versions as tags).
+MANY_SOURCE_TARGETS = {"System.Tags", "labels"}
 
 
 class RowLike(Protocol):
@@ -259,7 +261,7 @@ class _Validator:
                 self.add(ERROR, "cannot_convert", f"'{_label(row)}' holds {sf.type} values; '{tf.name}' holds "
                          f"{tf.type}: they cannot be converted.", row)
         for target, rows in targets.items():
-            if len(rows) > 1:
+            if len(rows) > 1 and target not in MANY_SOURCE_TARGETS:
                 names = ", ".join(f"'{_label(r)}'" for r in rows)
                 self.add(ERROR, "target_used_twice", f"{names} are all written into '{self.dst_fields[target].name}'; "
                          "only one source field may fill a destination field.", rows[1])

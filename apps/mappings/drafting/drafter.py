@@ -537,6 +537,15 @@ class _JiraToAdo(_Drafter):
         pending = []
         for sf in self.src.fields:
             role = k.jira_field_role(sf)
+            if role == "fixVersions" and "System.Tags" in dst_ids:
+                # Most process types have no field for a release: a tag per version, unless the reviewer
+                # chooses a field (Integration Build, a custom field), which then holds the names joined by "; ".
+                self.field_proposals[sf.source_id] = self.add(Proposal(
+                    Kind.FIELD, sf.source_id, "System.Tags", 0.8, "Each fix version becomes a tag of the same "
+                    "name; choose a field instead to keep them there (the names joined by “; ”).", "standard",
+                    transform=Transform.VALUES_TO_TAGS, source_label=sf.name,
+                    target_label=dst_ids["System.Tags"].name))
+                continue
             pair = next(((a, t, r) for a, rl, t, r in k.FIELD_PAIRS if rl == role and a in dst_ids
                          and a not in claimed), None) if role else None
             if pair:

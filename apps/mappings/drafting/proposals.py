@@ -35,6 +35,7 @@ class Transform(StrEnum):
     HOURS_TO_SECONDS = "hours_to_seconds"  # ADO hours -> Jira time tracking seconds (and back)
     WORKLOG = "worklog"  # ADO Completed Work <-> Jira logged work
     TAGS_TO_LABELS = "tags_to_labels"
+    VALUES_TO_TAGS = "values_to_tags"  # a list's names (Jira fix versions) as tags/labels, or joined in a field
     ITERATION = "iteration"
     AREA = "area"
     JOIN_DESCRIPTION = "join_description"  # no field to hold it: kept in a table under the description

@@ -134,3 +134,20 @@ def test_the_other_direction_reads_the_same_knowledge_backwards():
     assert index[("field", "", "customfield_10016")].target == "Microsoft.VSTS.Scheduling.Effort"
     assert index[("field", "", "summary")].target == "System.Title"
     assert all(p.kind != Kind.FIELD or p.source != "summary" or p.confidence >= AUTO_ACCEPT for p in proposals)
+
+
+def test_fix_versions_are_drafted_as_tags_beside_the_labels():
+    jira_source = jira(fields=[FieldDefinition("labels", "Labels", FieldType.OPTIONS),
+                               FieldDefinition("fixVersions", "Fix versions", FieldType.OPTIONS,
+                                               allowed_values=("1.0", "1.1"))])
+    agile = ado(fields=[FieldDefinition("System.Tags", "Tags", FieldType.STRING, is_multi_value=True),
+                        FieldDefinition("Microsoft.VSTS.Build.IntegrationBuild", "Integration Build",
+                                        FieldType.STRING)])
+    proposals = mapping_draft(source=jira_source, destination=agile, source_kind="jira_cloud",
+                              destination_kind="azure_devops")
+    index = {(str(p.kind), p.scope, p.source): p for p in proposals}
+    fix = index[("field", "", "fixVersions")]
+    assert (fix.target, fix.transform) == ("System.Tags", Transform.VALUES_TO_TAGS)
+    assert "tag" in fix.reason and "field instead" in fix.reason
+    assert index[("field", "", "labels")].target == "System.Tags"
+    assert not [p for p in proposals if p.kind == Kind.VALUE and p.scope == "fixVersions"]

@@ -84,6 +84,14 @@ def test_two_fields_into_one_block(ready, member):
     assert ("target_used_twice", "Microsoft.VSTS.Common.AcceptanceCriteria") in codes(ready)
 
 
+def test_several_fields_may_add_labels(ready):
+    # Tags already become labels; a second field's values as labels too (fix versions as tags, the other way).
+    force(row(ready, "field", "Custom.CustomerImpact"), target="labels", transform="values_to_tags")
+    assert not {c for c in codes(ready) if c[0] in ("target_used_twice", "cannot_convert")}
+    force(row(ready, "field", "Custom.CustomerImpact"), target="description", transform="values_to_tags")
+    assert ("target_used_twice", "Custom.CustomerImpact") in codes(ready)
+
+
 def test_values_the_destination_does_not_allow_block(ready):
     force(row(ready, "value", "1", scope="Microsoft.VSTS.Common.Priority"), target="Blocker")
     assert ("value_not_allowed", "1") in codes(ready)

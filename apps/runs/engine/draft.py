@@ -216,6 +216,12 @@ class Drafter:
             return [re.sub(r"\s+", "_", t.strip()) for t in str(value).split(";") if t.strip()]
         return value
 
+    def tag_names(self, value: Any) -> list[str]:
+        """The names in a list value (versions, options) as tags, or as Jira labels (which hold no spaces)."""
+        value = _neutral(value)
+        names = [str(v).strip() for v in (value if isinstance(value, list) else [value]) if str(v or "").strip()]
+        return names if self.to_ado else [re.sub(r"\s+", "_", name) for name in names]
+
     # -- one item ----------------------------------------------------------------------------------------
     def draft(self, item: records.WorkItem, *, source_url: str = "", parent_id: str = "",
               parent_key: str = "", revisions: list[records.Revision] | None = None) -> Draft:
@@ -242,6 +248,13 @@ class Drafter:
             source_field = rule.source_field
             value = item.fields.get(source_field)
             target = self.role(rule.target_field)
+            if rule.transform == Transform.VALUES_TO_TAGS:  # fix versions: a tag each, or joined in a field
+                names = self.tag_names(value)
+                if target == LABELS:
+                    labels.extend(names)
+                elif names:
+                    fields[rule.target_field] = "; ".join(names)
+                continue
             if source_field in TITLE_FIELDS or target in (SUMMARY, STATUS, ASSIGNEE, REPORTER, LABELS):
                 continue
             if source_field in ("System.IterationPath", "System.AreaPath") or target in SPRINT_TARGETS or target == COMPONENTS:

@@ -102,3 +102,37 @@ def test_the_create_document_carries_bypass_fields_the_run_tag_and_the_source_ma
     assert relations[1]["attributes"]["comment"] == "migrayt source 100"
     assert writer.source_id_of({"relations": relations}) == "100"
     assert node_name('Sprint 3: "Q1" / #2.') == "Sprint 3- -Q1- - -2"
+
+
+def test_fix_versions_become_tags_or_one_field_as_the_mapping_chooses():
+    plan = _plan()
+    plan.fields["labels"] = FieldRule("labels", "System.Tags", Transform.TAGS_TO_LABELS)
+    plan.fields["fixVersions"] = FieldRule("fixVersions", "System.Tags", Transform.VALUES_TO_TAGS)
+    item = _item()
+    item.labels = ("backend",)
+    item.fields = {"fixVersions": [{"id": "1", "name": "Release 1.0"}, {"id": "2", "name": "Release 1.1"}]}
+    write = Drafter(plan, rich_text="html").draft(item).write
+    assert list(write.labels) == ["backend", "Release 1.0", "Release 1.1"]
+    assert "System.Tags" not in write.fields
+
+    # The reviewer chose a field instead: the names in it, joined; no tag made of them.
+    plan.fields["fixVersions"] = FieldRule("fixVersions", "Microsoft.VSTS.Build.IntegrationBuild",
+                                           Transform.VALUES_TO_TAGS)
+    write = Drafter(plan, rich_text="html").draft(item).write
+    assert write.fields["Microsoft.VSTS.Build.IntegrationBuild"] == "Release 1.0; Release 1.1"
+    assert list(write.labels) == ["backend"]
+
+    # No fix version: nothing written, no empty field.
+    item.fields = {"fixVersions": []}
+    write = Drafter(plan, rich_text="html").draft(item).write
+    assert "Microsoft.VSTS.Build.IntegrationBuild" not in write.fields
+
+
+def test_values_as_jira_labels_hold_no_spaces():
+    plan = MappingPlan(version_id=0, source_kind="azure_devops", destination_kind="jira_cloud", source_project="P",
+                       destination_project="D", types={"Bug": TypeRule("Bug", "10004")},
+                       fields={"Custom.Release": FieldRule("Custom.Release", "labels", Transform.VALUES_TO_TAGS)})
+    item = records.WorkItem(source_id="7", key="7", project_id="1", type_id="Bug", title="t", state="",
+                            created_at=T0, fields={"Custom.Release": "Spring 2026"})
+    assert Drafter(plan).draft(item).write.labels == ("Spring_2026",)
+
