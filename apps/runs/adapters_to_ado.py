@@ -107,9 +107,30 @@ class JiraSource:
         return self.revisions_bulk([source_id]).get(str(source_id), [])
 
     def comments_of(self, source_id: str) -> list[records.Comment]:
-        return self.connector.comments_of(source_id)
+        comments = self.connector.comments_of(source_id)
+        for comment in comments:  # the images a comment shows, by media id (ADF), as for the description
+            self._media_names.update(_media_names(comment.body))
+        return comments
+
+    def person_mentioned(self, reference: str) -> records.Person | None:
+        """The person a mention names: an account id (Cloud), or a user name (Data Center's "[~jdoe]", while
+        its people are known by their key, JIRAUSER10100). The project's people first; a user name not among
+        them is asked for once (Data Center's GET /user?username=)."""
+        known = self._cached("mentioned", lambda: {p.source_id: p for p in self.connector.people(self.project)})
+        if reference not in known and not self.connector.cloud:
+            known[reference] = self.connector.person_by_name(reference)
+        return known.get(reference)
 
     def items_with_attachments(self, ids: list[str]):
+        found = []
+        for item, attachments in self._attachments_load(ids):
+            if worklogs.has_worklogs(item):  # the worklogs as one CSV file (apps/runs/worklogs.py)
+                data = self._worklog_csv(item.source_id)
+                attachments = [*attachments, worklogs.worklog_attachment(item, data)]
+            found.append((self._enrich(item), attachments))
+        return found
+
+    def _attachments_load(self, ids: list[str]) -> list[tuple[records.WorkItem, list[records.Attachment]]]:
         from apps.connections.connectors.jira import parse
 
         found = []
@@ -117,10 +138,7 @@ class JiraSource:
             item, _, attachments, _ = parse.issue(body, text_format=self.connector.text_format, project_key=self.project)
             self._attached[item.source_id] = attachments
             self._media_names.update(_media_names(item.description))
-            if worklogs.has_worklogs(item):  # the worklogs as one CSV file (apps/runs/worklogs.py)
-                data = self._worklog_csv(item.source_id)
-                attachments = [*attachments, worklogs.worklog_attachment(item, data)]
-            found.append((self._enrich(item), attachments))
+            found.append((item, attachments))
         return found
 
     def _worklog_csv(self, source_id: str) -> bytes:
@@ -130,6 +148,8 @@ class JiraSource:
     def image_attachment(self, src: str, *, item_id: str) -> records.Attachment | None:
         """The attachment an inline image shows: ADF names it by a media id (not the attachment's id; its node's
         alt is the file name), wiki markup by file name ("!name.png|thumbnail!")."""
+        if str(item_id) not in self._attached and str(item_id).isdigit():  # a comment's image, before the files
+            self._attachments_load([str(item_id)])
         attached = self._attached.get(str(item_id)) or []
         name = self._media_names.get(src, src)
         return next((a for a in attached if a.filename == name or a.source_id == src), None)
@@ -202,6 +222,12 @@ class AdoDestination(AdoReadBack):
 
     def attachments_of(self, *, destination_id: str) -> list[tuple[str, str, int]]:
         return self.writer.attachments(destination_id)
+
+    def file_upload(self, *, source_id: str, filename: str, chunks, size: int | None) -> str:
+        if size is not None and size > self.attachment_limit_bytes:
+            raise PermanentError(f"The file is over Azure DevOps' limit of {self.attachment_limit_bytes // 1048576} MB.",
+                                 code="too_large")
+        return self.writer.file_upload(filename=filename, chunks=chunks, project=self.project, size=size)
 
     def image_target(self, *, attachment_id: str, filename: str) -> ImageTarget:
         return ImageTarget(url=self.writer.attachment_url(attachment_id))

@@ -273,6 +273,23 @@ def drive(run, *, limit: int = 500) -> list[str]:
     raise AssertionError(f"the run did not finish in {limit} steps: {outcomes[-5:]}")
 
 
+class Crash(BaseException):
+    """What a SIGKILL looks like from inside: nothing after it runs, not even the checkpoint."""
+
+
+def drive_through_crashes(run, *, attempts: int = 4, lease_seconds: float = 1.2) -> None:
+    """drive(run) again after each Crash (a worker killed mid-step), once the killed worker's lease has run
+    out (the test sets RUNS_LEASE_SECONDS under `lease_seconds`)."""
+    import time
+
+    for _ in range(attempts):
+        try:
+            drive(run)
+            return
+        except Crash:
+            time.sleep(lease_seconds)
+
+
 def approved_version(*, pair: SandboxPair, organisation, actor):
     """What a person does in Catalog and Map, done through the services in this process: scan both projects,
     draft a mapping, send everyone without an account to the destination's admin, leave out what cannot be

@@ -342,6 +342,18 @@ class RevisionWrite:
     fields: dict[str, Any] = field(default_factory=dict)
     note: str = ""
     is_comment: bool = False
+    files: tuple["FileAttach", ...] = ()  # uploaded files this revision attaches (the images its comment shows)
+
+
+@dataclass(frozen=True)
+class FileAttach:
+    """A file uploaded to the destination but not attached yet, attached by the revision that first shows it."""
+
+    source_id: str  # the id map key of the file (attachment:<item>:<file>), kept on the attachment relation
+    destination_id: str  # the uploaded file's id
+    filename: str
+
+
 
 
 @dataclass(frozen=True)

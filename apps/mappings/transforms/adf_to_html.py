@@ -215,12 +215,12 @@ class _HtmlRenderer:
         text = str(attrs.get("text") or "").lstrip("@") or str(attrs.get("id") or "someone")
         source_id = str(attrs.get("id") or "")
         target = self.person_resolver(source_id, text) if (self.person_resolver and source_id) else None
-        if target:
+        if target and target.id:
             return (
                 f'<a href="#" data-vss-mention="version:2.0,{escape(target.id)}">@{escape(target.display_name)}</a>'
             )
         self.log.add("mention_unmapped", "a mention was kept as plain text (no matching user)")
-        return f"@{escape(text)}"
+        return f"@{escape(target.display_name if target and target.display_name else text)}"
 
 
 def _block_style(node: dict, log: WarningLog) -> str:

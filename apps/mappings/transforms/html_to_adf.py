@@ -289,7 +289,7 @@ class _AdfBuilder:
         match = MENTION_ID.search(element.attrs.get("data-vss-mention", ""))
         source_id = match.group(1).lower() if match else ""
         target = self.person_resolver(source_id, display) if (self.person_resolver and source_id) else None
-        if target:
+        if target and target.id:
             return {"type": "mention", "attrs": {"id": target.id, "text": f"@{target.display_name}"}}
         self.log.add("mention_unmapped", "a mention was kept as plain text (no matching user)")
         return _text(f"@{display}" if display else "@", marks)

@@ -71,7 +71,9 @@ class ImageTarget:
 
 @dataclass(frozen=True)
 class PersonTarget:
-    """A person in the destination: Jira accountId (Cloud), username (Data Center) or ADO identity id."""
+    """A person in the destination: Jira accountId (Cloud), username (Data Center) or ADO identity id. An
+    empty `id` names a known person with no account to mention: the mention is shown as "@display_name"
+    text (a Data Center "[~user]" shows the person's name, as Jira does, not the user name)."""
 
     id: str
     display_name: str

@@ -195,7 +195,7 @@ def _elements_with_parent(element: Element):
 def _mention_html(user: str, resolver: PersonResolver | None, log: WarningLog) -> str:
     name = user.removeprefix("accountid:")
     target = resolver(name, name) if resolver else None
-    if target:
+    if target and target.id:
         return f'<a href="#" data-vss-mention="version:2.0,{escape(target.id)}">@{escape(target.display_name)}</a>'
     log.add("mention_unmapped", "a mention was kept as plain text (no matching user)")
-    return f"@{escape(name)}"
+    return f"@{escape(target.display_name if target and target.display_name else name)}"

@@ -91,8 +91,11 @@ class Drafter:
     (Azure DevOps, from a Jira source: rich text converted from ADF or wiki markup)."""
 
     def __init__(self, plan: MappingPlan, *, rich_text: str = "adf", components: dict[str, str] | None = None,
-                 sprints: dict[str, str] | None = None):
+                 sprints: dict[str, str] | None = None, mentioned=None):
         self.plan = plan
+        # a mention's reference -> the source's records.Person (or None): a Data Center "[~jdoe]" names the user
+        # name, while people are mapped by their key and shown by their display name
+        self._mentioned = mentioned
         self.rich_text = rich_text
         self.to_ado = rich_text == "html"
         self.components = components or {}  # source area id -> destination component id
@@ -154,9 +157,18 @@ class Drafter:
         return None
 
     def mention(self, source_id: str, display_name: str) -> PersonTarget | None:
-        """A mention of a source person as the destination's mention, through the people mapping."""
+        """A mention of a source person as the destination's mention, through the people mapping. A mention
+        that names only the user ("[~jdoe]" on Data Center) is the person the source says it is: mapped by
+        their id, shown by their display name (mapped or not)."""
         target = self.plan.people.get(source_id) or self.plan.people.get(source_id.lower())
-        return PersonTarget(id=target, display_name=display_name or target) if target else None
+        unnamed = not display_name or display_name == source_id
+        person = self._mentioned(source_id) if self._mentioned and (unnamed or not target) else None
+        if person is not None:
+            target = target or self.plan.people.get(person.source_id)
+            display_name = (person.display_name or display_name) if unnamed else display_name
+        if target:
+            return PersonTarget(id=target, display_name=display_name or target)
+        return PersonTarget(id="", display_name=display_name) if display_name and display_name != source_id else None
 
     def rich(self, value: str, what: str, warnings: list[Warning], *, image_resolver=None):
         if self.to_ado:  # from ADF (Jira Cloud, a document) or wiki markup (Data Center)

@@ -33,6 +33,7 @@ from apps.runs.engine.ports import (
     SourcePort,
     StorePort,
 )
+from apps.runs.engine.replay import HistoryReplay
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def add_warning(bucket: dict, warning: Warning, source_id: str) -> None:
         entry["examples"].append(source_id)
 
 
-class Engine(ContentPhases):
+class Engine(ContentPhases, HistoryReplay):
     def __init__(self, *, plan: MappingPlan, source: SourcePort, destination: DestinationPort | None,
                  store: StorePort, budget_seconds: float = 20.0, type_levels: dict[str, int] | None = None,
                  reconcile_after: float = 60.0,
@@ -102,7 +103,7 @@ class Engine(ContentPhases):
         if (destination.kind if destination is not None else plan.destination_kind) == "azure_devops":
             rich = "html"
         self.drafter = Drafter(plan, rich_text=rich, components=store.mapped("components"),
-                               sprints=store.mapped("sprints"))
+                               sprints=store.mapped("sprints"), mentioned=getattr(source, "person_mentioned", None))
         self._requests_seen = destination.request_count() if destination else 0
         self.attachment_limit: int | None = None  # a preview is told the destination's limit
         self.sprint_lifecycle = True  # False for a sample run: sprints are filled, not started or closed
@@ -271,32 +272,6 @@ class Engine(ContentPhases):
         return bool(not self.preview and self.plan.history and getattr(self.destination, "replays_history", False)
                     and hasattr(self.source, "revisions_bulk"))
 
-    def _replay_context(self):
-        from apps.runs.engine.replay import ReplayContext
-
-        if getattr(self.drafter, "replay_context", None) is None:
-            sprints = self.drafter.sprints
-            self.drafter.replay_context = ReplayContext(
-                people_by_name=self.source.people_by_name(),
-                sprint_paths_by_name={i.name: sprints[i.source_id] for i in self.source.iterations()
-                                      if i.source_id in sprints},
-                sprint_field=self.source.sprint_field())
-        return self.drafter.replay_context
-
-    def _replay_item(self, ref) -> int:
-        """Write the item's changelog and comments as revisions, each under its author and date; what was
-        written before is skipped by the destination (its last revision date is the checkpoint)."""
-        from apps.runs.engine.replay import current_fields, history
-
-        found = self.source.items_by_ids([ref.source_id])
-        if not found:
-            return 0
-        revisions = self.source.revisions_bulk([ref.source_id]).get(ref.source_id, [])
-        comments = self.source.comments_of(ref.source_id) if self.plan.comments else []
-        now = current_fields(self.drafter.draft(found[0]).write)
-        writes = history(self.drafter, found[0], revisions, comments, now)
-        return self.destination.history_replay(destination_id=ref.destination_id, revisions=writes)
-
     def _items_slice(self, batch) -> int:
         sources = {item.source_id: item for item in self.source.items_by_ids([ref.source_id for ref in batch])}
         changelogs = {}
@@ -390,7 +365,9 @@ class Engine(ContentPhases):
             else:
                 with self._pool() as pool:
                     for ref, outcome in zip(todo, pool.map(lambda r: _attempt(work, r), todo), strict=True):
-                        if isinstance(outcome, Recorded):
+                        if isinstance(outcome, list):  # the item's entry and what it recorded on the way
+                            written += outcome
+                        elif isinstance(outcome, Recorded):
                             written.append(outcome)
                         elif outcome.code == "transient":
                             retry.append(ref.source_id)
@@ -402,15 +379,15 @@ class Engine(ContentPhases):
                     first = min(ref.ordinal for ref in todo if ref.source_id in retry)
                     self.store.record(phase=phase, written=written, failed=failed, retry=[],
                                       cursor={"after": first - 1},
-                                      progress={"done": len(written), "failed": len(failed)},
+                                      progress={"done": _count(written, phase), "failed": len(failed)},
                                       requests=self.requests_since())
                     return StepResult(phase, units=units + len(written))
             after = refs[-1].ordinal
             self.store.record(phase=phase, written=written, failed=failed, retry=[], cursor={"after": after},
-                              progress={"done": len(written), "failed": len(failed),
+                              progress={"done": _count(written, phase), "failed": len(failed),
                                         "skipped": len(refs) - len(todo)},
                               requests=self.requests_since())
-            units += len(written)
+            units += _count(written, phase)
         return StepResult(phase, units=units)
 
     def phase_states(self) -> StepResult:
@@ -421,13 +398,13 @@ class Engine(ContentPhases):
             self._replay_context()
 
         def work(ref):
-            if replay:
-                self._replay_item(ref)
+            files = self._replay_item(ref) if replay else []
             if ref.target_status:
                 self.destination.transition(destination_id=ref.destination_id, status=ref.target_status)
-            return Recorded("states", ref.source_id, ref.destination_id, ref.destination_key,
-                            payload_hash({"status": ref.target_status, "history": replay}))
-        return self._per_item("states", work, lambda ref: bool(ref.target_status) or replay)
+            return [Recorded("states", ref.source_id, ref.destination_id, ref.destination_key,
+                             payload_hash({"status": ref.target_status, "history": replay})), *files]
+        return self._per_item("states", work, lambda ref: bool(ref.target_status) or replay,
+                              self._replay_prepare if replay else None)
 
     def phase_remote_links(self) -> StepResult:
         # A destination that takes parents late (their link writes a revision on the parent, dated now) gets
@@ -591,7 +568,11 @@ def _reason(error) -> str:
     return message[:1000]
 
 
-def _attempt(work: Callable, arg) -> Recorded | Failure:
+def _count(written: list[Recorded], phase: str) -> int:
+    return sum(1 for w in written if w.phase in (phase, "preview"))
+
+
+def _attempt(work: Callable, arg) -> list[Recorded] | Recorded | Failure:
     try:
         return work(arg)
     except ConnectorError as exc:

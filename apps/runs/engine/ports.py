@@ -161,6 +161,11 @@ class DestinationPort(Protocol):
     def attachments_of(self, *, destination_id: str) -> list[tuple[str, str, int]]:
         """(id, file name, size) of the files the item holds (a reconciliation after a crash)."""
 
+    def file_upload(self, *, source_id: str, filename: str, chunks: Iterator[bytes], size: int | None) -> str:
+        """A destination that replays history (`replays_history`): upload one file, streamed, without attaching
+        it to an item; returns its id. The history revision that first shows it attaches it
+        (records.RevisionWrite.files)."""
+
     def image_target(self, *, attachment_id: str, filename: str) -> ImageTarget:
         """How rich text shows an uploaded file inline."""
 

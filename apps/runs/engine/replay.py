@@ -8,16 +8,22 @@ change) is kept in the revision as a readable note. Comments come in at their pl
 authors. Dates are made strictly increasing (a millisecond apart where the source has equal ones), as the
 destination requires.
 
-Plain functions over the neutral records and a Drafter (people, values, rich text): no vendor, no Django.
+Plain functions over the neutral records and a Drafter (people, values, rich text), and the states phase's
+replay over the ports (HistoryReplay, with the images comments show): no vendor, no Django.
 """
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apps.connections.connectors import records
+from apps.connections.connectors.errors import ConnectorError, TransientError
 from apps.mappings.drafting.proposals import Transform
+from apps.mappings.transforms import ImageTarget
+from apps.runs.engine.draft import payload_hash
+from apps.runs.engine.ports import Recorded
 
 SIMPLE_TRANSFORMS = (Transform.COPY, Transform.NUMBER, Transform.DATE, Transform.MAP_VALUES, Transform.TO_PLAIN_TEXT)
 NOTE_TITLE = "Migrated from Jira: changes with no field here"
@@ -161,11 +167,20 @@ def _same(a: Any, b: Any) -> bool:
     return (a in (None, "")) and (b in (None, "")) or a == b
 
 
+# (image reference, alt) -> how the destination shows it, and the file to attach where the item does not hold
+# it yet; None: not a file the run has uploaded (the image stays a text note).
+ImageFinder = Callable[[str, str], tuple[ImageTarget, records.FileAttach | None] | None]
+
+
 def history(drafter, item: records.WorkItem, revisions: list[records.Revision],
-            comments: list[records.Comment], current: dict[str, Any] | None = None) -> list[records.RevisionWrite]:
+            comments: list[records.Comment], current: dict[str, Any] | None = None, *,
+            images: ImageFinder | None = None) -> list[records.RevisionWrite]:
     """Every changelog entry and comment of the item as a revision to write, oldest first. Where the
-    changelog does not explain a value the item has now (`current`), one last revision sets it, saying so."""
-    entries: list[tuple[datetime, int, str, str, dict, str, bool]] = []
+    changelog does not explain a value the item has now (`current`), one last revision sets it, saying so.
+    A comment shows the images `images` finds, and its revision attaches those the item does not hold yet
+    (the first comment that shows a file attaches it)."""
+    entries: list[tuple[datetime, int, str, str, dict, str, bool, tuple]] = []
+    attached: set[str] = set()
     replayed = create_fields(drafter, item, status="", revisions=revisions)
     for revision in revisions:
         if revision.changed_at is None:
@@ -180,24 +195,186 @@ def history(drafter, item: records.WorkItem, revisions: list[records.Revision],
                 lost.append((change.field_id, change.old_value, change.new_value))
         replayed.update(fields)
         entries.append((_aware(revision.changed_at), 0, f"changelog:{revision.source_id}",
-                        person_of(drafter, revision.author, "Changed by"), fields, _note(lost), False))
-    for comment in comments:
-        if comment.is_deleted or comment.created_at is None:
-            continue
+                        person_of(drafter, revision.author, "Changed by"), fields, _note(lost), False, ()))
+    for comment in sorted((c for c in comments if not c.is_deleted and c.created_at is not None),
+                          key=lambda c: _aware(c.created_at)):
+        files: list[records.FileAttach] = []
         body = drafter.rich(comment.body if isinstance(comment.body, dict) else str(comment.body or ""),
-                            "A comment", [])
+                            "A comment", [], image_resolver=_shown(images, files, attached) if images else None)
         if not body:
             continue
+        attached.update(f.source_id for f in files)
         entries.append((_aware(comment.created_at), 1, f"comment:{comment.source_id}",
-                        person_of(drafter, comment.author, "Comment by"), {}, body, True))
+                        person_of(drafter, comment.author, "Comment by"), {}, body, True, tuple(files)))
     entries.sort(key=lambda e: (e[0], e[1], e[2]))
     unexplained = {ref: value for ref, value in (current or {}).items()
                    if ref in replayed and not _same(replayed[ref], value)}
     if unexplained:
         last = max([e[0] for e in entries] + [_aware(item.updated_at or item.created_at)])
         entries.append((last, 2, "current", "", unexplained, "<p><em>Values as the source shows them now (its "
-                        "history does not record these changes).</em></p>", False))
+                        "history does not record these changes).</em></p>", False, ()))
     dates = strictly_after([e[0] for e in entries], item.created_at)
     return [records.RevisionWrite(source_id=sid, changed_at=when, author=author, fields=fields, note=note,
-                                  is_comment=is_comment)
-            for when, (_, _, sid, author, fields, note, is_comment) in zip(dates, entries, strict=True)]
+                                  is_comment=is_comment, files=files)
+            for when, (_, _, sid, author, fields, note, is_comment, files) in zip(dates, entries, strict=True)]
+
+
+def _shown(images: ImageFinder, files: list[records.FileAttach], attached: set[str]):
+    """An image resolver for one comment: the images `images` finds, collecting the files to attach."""
+    def resolve(src: str, alt: str) -> ImageTarget | None:
+        found = images(src, alt)
+        if found is None:
+            return None
+        target, attach = found
+        if attach is not None and attach.source_id not in attached and attach not in files:
+            files.append(attach)
+        return target
+    return resolve
+
+
+class HistoryReplay:
+    """Mixed into engine.execute.Engine (plan, source, destination, store, drafter, parallel, _pool(),
+    requests_since(), _images(), _limit()): the states phase's replay, for a destination that holds history.
+
+    Images that comments show are files of the item. They are uploaded before the slice writes any history
+    (`_replay_prepare`, in the main thread), keyed `attachment:<item>:<file>` as the attachments phase keys
+    them, and recorded (phase `uploads`) before a revision shows them: a crash after that reuses them, never
+    uploads them again. The revision of the first comment that shows a file attaches it, at the comment's date
+    (attaching it earlier would write a revision dated now, and the destination would refuse the older history).
+    The item's states entry records them as attachments in the same transaction, so the attachments phase
+    does not upload them again; a file already uploaded by the attachments phase (a re-run) is shown as it is.
+    """
+
+    def _replay_context(self) -> ReplayContext:
+        if getattr(self.drafter, "replay_context", None) is None:
+            sprints = self.drafter.sprints
+            self.drafter.replay_context = ReplayContext(
+                people_by_name=self.source.people_by_name(),
+                sprint_paths_by_name={i.name: sprints[i.source_id] for i in self.source.iterations()
+                                      if i.source_id in sprints},
+                sprint_field=self.source.sprint_field())
+        return self.drafter.replay_context
+
+    def _replay_files(self) -> dict[str, dict[str, str]]:
+        if getattr(self, "_replay_known", None) is None:
+            self._replay_known = {phase: dict(self.store.mapped(phase)) for phase in ("attachments", "uploads")}
+        return self._replay_known
+
+    def _replay_load(self, source_id: str) -> tuple[records.WorkItem, list[records.Revision], list[records.Comment]] | None:
+        found = self.source.items_by_ids([source_id])
+        if not found:
+            return None
+        revisions = self.source.revisions_bulk([source_id]).get(source_id, [])
+        comments = self.source.comments_of(source_id) if self.plan.comments else []
+        return found[0], revisions, comments
+
+    def _replay_prepare(self, refs) -> None:
+        """Read the slice's items, histories and comments; upload the images their comments show that are not
+        uploaded yet, and record them before anything shows them."""
+        self._replay_loaded: dict[str, tuple] = {}
+        self._replay_blocked: set[str] = set()
+        known = self._replay_files() if self.plan.attachments else {}  # store reads: here, not in the pool
+        ids = [ref.source_id for ref in refs]
+        try:
+            items = {item.source_id: item for item in self.source.items_by_ids(ids)}
+            changelogs = self.source.revisions_bulk(ids)
+        except ConnectorError as exc:
+            # Throttled: the slice comes back (no comment may go without its images); refused: each item reads
+            # its own and says what went wrong.
+            if exc.kind == "transient":
+                self._replay_blocked.update(ids)
+            return
+
+        def comments_of(source_id):
+            try:
+                return self.source.comments_of(source_id) if self.plan.comments else []
+            except ConnectorError as exc:
+                return exc
+
+        with self._pool() as pool:
+            comments = dict(zip(ids, pool.map(comments_of, ids), strict=True))
+        for source_id in ids:
+            if isinstance(comments[source_id], ConnectorError):
+                if comments[source_id].kind == "transient":
+                    self._replay_blocked.add(source_id)
+            elif source_id in items:
+                self._replay_loaded[source_id] = (items[source_id], changelogs.get(source_id, []),
+                                                  comments[source_id])
+        if not self.plan.attachments:
+            return
+        todo: dict[str, tuple[str, records.Attachment]] = {}
+        for source_id, (_, _, item_comments) in self._replay_loaded.items():
+            for comment in item_comments:
+                if comment.is_deleted:
+                    continue
+                try:
+                    shown = self._images(comment.body, source_id)
+                except ConnectorError:
+                    self._replay_blocked.add(source_id)
+                    break
+                for attachment in shown:
+                    key = f"attachment:{source_id}:{attachment.source_id}"
+                    if key in known["attachments"] or key in known["uploads"]:
+                        continue
+                    if attachment.size_bytes and attachment.size_bytes > self._limit():
+                        continue  # not shown; the attachments phase reports it with its size
+                    todo.setdefault(key, (source_id, attachment))
+        if not todo:
+            return
+
+        def upload(key):
+            source_id, attachment = todo[key]
+            try:
+                return self.destination.file_upload(source_id=key, filename=attachment.filename,
+                                                    chunks=self.source.attachment_chunks(attachment),
+                                                    size=attachment.size_bytes), None
+            except ConnectorError as exc:
+                return None, exc
+
+        uploaded: list[Recorded] = []
+        with self._pool() as pool:
+            for key, (file_id, error) in zip(todo, pool.map(upload, list(todo)), strict=True):
+                source_id, attachment = todo[key]
+                if file_id:
+                    uploaded.append(Recorded("uploads", key, file_id, "", payload_hash(
+                        {"name": attachment.filename, "size": attachment.size_bytes})))
+                elif error is not None and error.kind == "transient":
+                    self._replay_blocked.add(source_id)  # its history waits: no comment without its image
+        if uploaded:
+            self.store.record(phase="states", written=uploaded, failed=[], retry=[], cursor={}, progress={},
+                              requests=self.requests_since())
+            known["uploads"].update({r.source_id: r.destination_id for r in uploaded})
+
+    def _replay_item(self, ref) -> list[Recorded]:
+        """Write the item's changelog and comments as revisions, each under its author and date; what was
+        written before is skipped by the destination (its last revision date is the checkpoint). Returns the
+        files the revisions attach, to record as the item's attachments."""
+        if ref.source_id in getattr(self, "_replay_blocked", ()):
+            raise TransientError("An image a comment shows could not be uploaded yet.", code="transient")
+        loaded = getattr(self, "_replay_loaded", {}).pop(ref.source_id, None) or self._replay_load(ref.source_id)
+        if loaded is None:
+            return []
+        item, revisions, comments = loaded
+        known = self._replay_files() if self.plan.attachments else {"attachments": {}, "uploads": {}}
+        shown: dict[str, records.Attachment] = {}
+
+        def images(src: str, alt: str):
+            attachment = self.source.image_attachment(src, item_id=item.source_id)
+            if attachment is None:
+                return None
+            key = f"attachment:{item.source_id}:{attachment.source_id}"
+            file_id = known["attachments"].get(key) or known["uploads"].get(key)
+            if not file_id:
+                return None
+            shown[key] = attachment
+            target = self.destination.image_target(attachment_id=file_id, filename=attachment.filename)
+            held = key in known["attachments"]
+            return target, None if held else records.FileAttach(key, file_id, attachment.filename)
+
+        now = current_fields(self.drafter.draft(item).write)
+        writes = history(self.drafter, item, revisions, comments, now,
+                         images=images if self.plan.attachments else None)
+        self.destination.history_replay(destination_id=ref.destination_id, revisions=writes)
+        return [Recorded("attachments", f.source_id, f.destination_id, "",
+                         payload_hash({"name": f.filename, "size": shown[f.source_id].size_bytes}))
+                for write in writes for f in write.files]

@@ -21,9 +21,9 @@ pytestmark = [
 ]
 
 
-def _sites():
-    """A seeded Jira Cloud site; an Azure DevOps organisation with one empty Agile project and an identity
-    for each Jira person (the same people work in both tools)."""
+def _sites(*, kind: str = "jira_cloud", slug: str = "toado", seed: int = 7):
+    """A seeded Jira site (Cloud, or Data Center: `jira_dc`); an Azure DevOps organisation with one empty
+    Agile project and an identity for each Jira person (the same people work in both tools)."""
     from apps.sandbox import services as sandbox
     from apps.sandbox.ado.models import AdoIdentity
     from apps.sandbox.ado.projects import project_create
@@ -31,18 +31,68 @@ def _sites():
     from apps.sandbox.jira.models import JiraUser
     from apps.sandbox.jira.services import jira_principal, jira_site_admin
 
-    jira = sandbox.site_create(kind="jira_cloud", slug="toado-jira")
-    summary = sandbox.site_seed(site=jira, items=ITEMS, seed=7)
+    jira = sandbox.site_create(kind=kind, slug=f"{slug}-jira")
+    summary = sandbox.site_seed(site=jira, items=ITEMS, seed=seed)
     admin = jira_site_admin(site=jira)
     sandbox.token_create(site=jira, name="flow", scopes=list(FULL_SCOPES), principal=jira_principal(user=admin),
                          secret=JIRA_TOKEN)
-    ado = sandbox.site_create(kind="ado", slug="toado-ado")
+    ado = sandbox.site_create(kind="ado", slug=f"{slug}-ado")
     project_create(site=ado, name=ADO_TARGET, process="Agile")
     for user in JiraUser.objects.filter(site=jira).exclude(pk=admin.pk):
         AdoIdentity.objects.get_or_create(site=ado, unique_name=user.email, defaults={
             "display_name": user.display_name, "is_active": user.active})
     sandbox.token_create(site=ado, name="flow", scopes=["vso.work_full", "vso.project"], secret=ADO_PAT)
     return jira, summary["project"], ado
+
+
+def connect_and_scan(api, *, source: dict, destination: dict, project: str) -> list[dict]:
+    """Both connections made and both projects scanned (the source's `project`, the destination's empty Azure
+    DevOps project), through the API: the two finished scans."""
+    scans = []
+    for body, name, role in ((source, project, "source"), (destination, ADO_TARGET, "destination")):
+        connection = api.post("/api/v1/connections/", body, format="json")
+        assert connection.status_code == 201, connection.content
+        response = api.post("/api/v1/scans/", {"connection_id": connection.json()["id"], "project": name,
+                                               "role": role}, format="json")
+        assert response.status_code == 201, response.content
+        scans.append(_wait(api, f"/api/v1/scans/{response.json()['id']}/",
+                           lambda b: b["status"] in ("done", "failed"), what="scan"))
+    assert [s["status"] for s in scans] == ["done", "done"], scans
+    return scans
+
+
+def mapping_drafted(api, *, name: str, scans: list[dict]) -> dict:
+    mapping = api.post("/api/v1/mappings/", {"name": name, "source_scan_id": scans[0]["id"],
+                                             "destination_scan_id": scans[1]["id"]}, format="json")
+    assert mapping.status_code == 201, mapping.content
+    mapping = _wait(api, f"/api/v1/mappings/{mapping.json()['id']}/",
+                    lambda b: b["draft_status"] in ("done", "failed"), what="draft")
+    assert mapping["draft_status"] == "done", mapping
+    return mapping
+
+
+def mapping_approved(api, *, mapping_id: int, default_person: str) -> int:
+    """What a reviewer does: name the default person, accept the confident rows, decide the rest one by one
+    (a row with no target rejected), leave out what cannot be converted, approve. The version id."""
+    response = api.patch(f"/api/v1/mappings/{mapping_id}/", {"default_person": default_person}, format="json")
+    assert response.status_code == 200, response.content
+    api.post(f"/api/v1/mappings/{mapping_id}/accept/", {"confidence": 0.5}, format="json")
+    for row in api.get(f"/api/v1/mappings/{mapping_id}/rows/").json():  # what the bulk accept left
+        if row["decision"] == "pending":
+            response = api.patch(f"/api/v1/mappings/{mapping_id}/rows/{row['id']}/",
+                                 {"decision": "accept" if row["target"] else "reject"}, format="json")
+            assert response.status_code == 200, response.content
+    validation = api.get(f"/api/v1/mappings/{mapping_id}/validation/").json()
+    rows = api.get(f"/api/v1/mappings/{mapping_id}/rows/").json()
+    for error in validation["errors"]:
+        if error["code"] == "cannot_convert":
+            row_id = next(r["id"] for r in rows if r["kind"] == error["kind"] and r["source"] == error["source"])
+            api.patch(f"/api/v1/mappings/{mapping_id}/rows/{row_id}/", {"decision": "reject"}, format="json")
+    validation = api.get(f"/api/v1/mappings/{mapping_id}/validation/").json()
+    assert validation["can_approve"], validation["errors"]
+    version = api.post(f"/api/v1/mappings/{mapping_id}/approve/", format="json")
+    assert version.status_code in (200, 201), version.content
+    return version.json()["id"]
 
 
 @pytest.fixture
@@ -66,33 +116,15 @@ def test_jira_to_azure_devops_through_the_api(live_server, organisation, member,
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     worker = KillableWorker(log_path=Path(settings.VAR_DIR) / "log" / "runs-flow-to-ado-worker.log").start()
     try:
-        source = api.post("/api/v1/connections/", {"kind": "jira_cloud", "name": "Jira", "token": JIRA_TOKEN,
-                                                   "email": JIRA_EMAIL,
-                                                   "base_url": f"{live_server.url}/sandbox/jira/{jira.slug}"},
-                          format="json")
-        assert source.status_code == 201, source.content
-        destination = api.post("/api/v1/connections/", {"kind": "azure_devops", "name": "ADO", "token": ADO_PAT,
-                                                        "base_url": f"{live_server.url}/sandbox/ado/{ado.slug}"},
-                               format="json")
-        assert destination.status_code == 201, destination.content
-        scans = []
-        for connection, project, role in ((source.json(), project_key, "source"),
-                                          (destination.json(), ADO_TARGET, "destination")):
-            response = api.post("/api/v1/scans/", {"connection_id": connection["id"], "project": project,
-                                                   "role": role}, format="json")
-            assert response.status_code == 201, response.content
-            scans.append(_wait(api, f"/api/v1/scans/{response.json()['id']}/",
-                               lambda b: b["status"] in ("done", "failed"), what="scan"))
-        assert [s["status"] for s in scans] == ["done", "done"], scans
+        scans = connect_and_scan(api, project=project_key, source={
+            "kind": "jira_cloud", "name": "Jira", "token": JIRA_TOKEN, "email": JIRA_EMAIL,
+            "base_url": f"{live_server.url}/sandbox/jira/{jira.slug}"}, destination={
+            "kind": "azure_devops", "name": "ADO", "token": ADO_PAT,
+            "base_url": f"{live_server.url}/sandbox/ado/{ado.slug}"})
         quote = api.get(f"/api/v1/scans/{scans[0]['id']}/quote/")  # a Jira source's default: Azure DevOps
         assert quote.status_code == 200 and quote.json()["destination_kind"] == "azure_devops", quote.content
         assert quote.json()["total"] == "49.00" and quote.json()["estimate_seconds"] > 0
-        mapping = api.post("/api/v1/mappings/", {"name": "MIG to ADO", "source_scan_id": scans[0]["id"],
-                                                 "destination_scan_id": scans[1]["id"]}, format="json")
-        assert mapping.status_code == 201, mapping.content
-        mapping = _wait(api, f"/api/v1/mappings/{mapping.json()['id']}/",
-                        lambda b: b["draft_status"] in ("done", "failed"), what="draft")
-        assert mapping["draft_status"] == "done", mapping
+        mapping = mapping_drafted(api, name="MIG to ADO", scans=scans)
         # Azure DevOps lists no people: those whose e-mail Jira shows are drafted to that address; the others
         # (hidden address, departed) go to a default account the reviewer names.
         people = {r["source"]: r for r in api.get(f"/api/v1/mappings/{mapping['id']}/rows/").json()
@@ -103,27 +135,7 @@ def test_jira_to_azure_devops_through_the_api(live_server, organisation, member,
             visible = user.email and user.email_visible and user.active
             assert people[user.account_id]["target"] == (user.email.lower() if visible else None), user.display_name
         assert any(r["target"] for r in people.values()) and any(not r["target"] for r in people.values())
-        response = api.patch(f"/api/v1/mappings/{mapping['id']}/", {"default_person": default_person},
-                             format="json")
-        assert response.status_code == 200, response.content
-        api.post(f"/api/v1/mappings/{mapping['id']}/accept/", {"confidence": 0.5}, format="json")
-        rows = api.get(f"/api/v1/mappings/{mapping['id']}/rows/").json()
-        for row in rows:  # what the bulk accept left: decided one by one
-            if row["decision"] == "pending":
-                response = api.patch(f"/api/v1/mappings/{mapping['id']}/rows/{row['id']}/",
-                                     {"decision": "accept" if row["target"] else "reject"}, format="json")
-                assert response.status_code == 200, response.content
-        validation = api.get(f"/api/v1/mappings/{mapping['id']}/validation/").json()
-        rows = api.get(f"/api/v1/mappings/{mapping['id']}/rows/").json()
-        for error in validation["errors"]:
-            if error["code"] == "cannot_convert":
-                row_id = next(r["id"] for r in rows if r["kind"] == error["kind"] and r["source"] == error["source"])
-                api.patch(f"/api/v1/mappings/{mapping['id']}/rows/{row_id}/", {"decision": "reject"}, format="json")
-        validation = api.get(f"/api/v1/mappings/{mapping['id']}/validation/").json()
-        assert validation["can_approve"], validation["errors"]
-        version = api.post(f"/api/v1/mappings/{mapping['id']}/approve/", format="json")
-        assert version.status_code in (200, 201), version.content
-        version_id = version.json()["id"]
+        version_id = mapping_approved(api, mapping_id=mapping["id"], default_person=default_person)
 
         preview = api.post("/api/v1/runs/", {"mapping_version": version_id, "kind": "preview"}, format="json")
         assert preview.status_code == 201, preview.content

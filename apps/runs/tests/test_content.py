@@ -5,7 +5,6 @@ in our database or storage."""
 
 import hashlib
 import json
-import time
 import uuid
 from urllib.parse import quote
 
@@ -17,7 +16,16 @@ from django.db import connection
 from apps.runs import services
 from apps.runs.models import IdMapEntry, Run
 from apps.runs.store import RunStore
-from apps.runs.testing import ADO_PAT, ADO_PROJECT, TYPE_LEVELS, drive, migration_check, sandbox_pair
+from apps.runs.testing import (
+    ADO_PAT,
+    ADO_PROJECT,
+    TYPE_LEVELS,
+    Crash,
+    drive,
+    drive_through_crashes,
+    migration_check,
+    sandbox_pair,
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -264,10 +272,6 @@ def test_data_center_gets_wiki_comments_images_by_name_and_a_changelog_table(liv
     assert any(t.startswith("_Change history of") and "||Rev||When||Who||Field||From||To||" in t for t in texts)
 
 
-class Crash(BaseException):
-    """What a SIGKILL looks like from inside: nothing after it runs, not even the checkpoint."""
-
-
 def test_a_crash_after_the_writes_and_before_the_checkpoint_writes_nothing_twice(
         live_server, organisation, member, settings, monkeypatch):
     """In each content phase, the worker dies after its writes reached Jira and before they were recorded;
@@ -288,12 +292,7 @@ def test_a_crash_after_the_writes_and_before_the_checkpoint_writes_nothing_twice
         return real_record(self, **kwargs)
 
     monkeypatch.setattr(RunStore, "record", record)
-    for _ in range(4):
-        try:
-            drive(run)
-            break
-        except Crash:
-            time.sleep(1.2)  # the killed worker's lease runs out
+    drive_through_crashes(run)
     run.refresh_from_db()
     assert run.state == Run.State.FINISHED, (run.error_code, run.error_message)
     assert set(crashed) == {"attachments", "comments", "history"} and all(crashed.values())

@@ -4,6 +4,7 @@ scheduling fields, each worklog in a CSV file on the item (written once, keyed o
 in descriptions re-hosted as Azure DevOps attachments; checked issue by issue against the sandboxes' tables."""
 
 import csv
+import html
 import io
 from datetime import UTC
 
@@ -76,8 +77,8 @@ def _check_mentions(pair, by_source) -> int:
         texts = [c.text for c in AdoComment.objects.filter(work_item=by_source[str(comment.issue_id)])]
         for user in mentioned:
             mention = f'data-vss-mention="version:2.0,{pair.plan.people[user.account_id if cloud else user.name]}"'
-            shown = f"@{user.display_name}" if cloud else f"@{user.name}"  # wiki markup names only the user
-            assert any(mention in t and shown in t for t in texts), (mention, texts)
+            # wiki markup names only the user: shown, as Jira shows it, under the person's display name
+            assert any(f"{mention}>@{user.display_name}</a>" in html.unescape(t) for t in texts), (mention, texts)
             checked += 1
     return checked
 

@@ -371,6 +371,18 @@ class AdoWriter:
         relation's comment carries the source attachment id, so a crashed upload is found by `attachments`.
         A known `size` is sent as the Content-Length: a server that does not read a chunked body (one behind
         a plain WSGI server, as the sandbox is) would otherwise store an empty file."""
+        file_id, url = self._upload(filename=filename, chunks=chunks, project=project, size=size)
+        self.item_update(item_id, [self._attach_op(url, source_id=source_id, filename=filename)],
+                         what="attach a file")
+        return file_id
+
+    def file_upload(self, *, filename: str, chunks, project: str, size: int | None = None) -> str:
+        """Upload a file (streamed) without attaching it to an item; returns its id. A history revision then
+        attaches it at its own date (`RevisionWrite.files`): attaching it now would write a revision dated now,
+        after which Azure DevOps refuses the item's older history."""
+        return self._upload(filename=filename, chunks=chunks, project=project, size=size)[0]
+
+    def _upload(self, *, filename: str, chunks, project: str, size: int | None) -> tuple[str, str]:
         headers = {"Content-Type": "application/octet-stream"}
         if size is not None:
             headers["Content-Length"] = str(size)
@@ -379,10 +391,11 @@ class AdoWriter:
                                      headers=headers)
         body = response.json()
         url = str(body.get("url") or "")
-        self.item_update(item_id, [{"op": "add", "path": "/relations/-", "value": {
-            "rel": "AttachedFile", "url": url, "attributes": {"comment": self.marker(source_id), "name": filename}}}],
-            what="attach a file")
-        return str(body.get("id") or url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1])
+        return str(body.get("id") or url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]), url
+
+    def _attach_op(self, url: str, *, source_id: str, filename: str) -> dict:
+        return {"op": "add", "path": "/relations/-", "value": {
+            "rel": "AttachedFile", "url": url, "attributes": {"comment": self.marker(source_id), "name": filename}}}
 
     def attachment_url(self, attachment_id: str) -> str:
         return f"{self.base_url}/_apis/wit/attachments/{attachment_id}"
@@ -436,6 +449,8 @@ class AdoWriter:
                     else {"op": "remove", "path": f"/fields/{ref}"} for ref, value in revision.fields.items()]
             if revision.note:
                 ops.append({"op": "add", "path": "/fields/System.History", "value": revision.note})
+            ops += [self._attach_op(self.attachment_url(f.destination_id), source_id=f.source_id, filename=f.filename)
+                    for f in revision.files]
             if len(ops) == 1 + bool(revision.author):
                 continue  # nothing to say
             try:

@@ -337,6 +337,12 @@ class JiraReader(Source):
     def people(self, project: str) -> list[records.Person]:
         return self._assignable(project)
 
+    def person_by_name(self, name: str) -> records.Person | None:
+        """One user by user name (Data Center, GET /user?username=), or None where it is not known or not
+        allowed."""
+        body = self._optional(self._api("user"), username=name)
+        return parse.person(body) if isinstance(body, dict) else None
+
     def changelogs_of(self, ids: list) -> dict[str, list[records.Revision]]:
         """The changelog of each issue (by id), oldest entry first: the engine's history replay."""
         out: dict[str, list[records.Revision]] = {str(i): [] for i in ids}
