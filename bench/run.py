@@ -44,6 +44,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.items < 1 or args.rate <= 0 or args.parallel < 1:
         parser.error("--items, --rate and --parallel must be positive")
+    if args.big_attachment_mb and args.direction != "ado-jira":
+        parser.error("--big-attachment-mb seeds the Azure DevOps source: it is for --direction ado-jira only")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server and the worker on the way out
     state, port = bench.prepare(database_url=args.database_url, broker_url=args.broker_url)
     try:
@@ -123,7 +125,9 @@ def run(args, port: int) -> int:
     for method, path in jira.values_list("method", "path"):
         key = method + " " + "/".join("{id}" if p.isdigit() else p for p in path.split("/")[4:])
         by_endpoint[key] = by_endpoint.get(key, 0) + 1
-    print(f"jira requests {jira_requests} ({throttled} answered 429), ado requests {ado_requests}; by endpoint: "
+    dest_name, source_name = ("ado", "jira") if args.direction == "jira-ado" else ("jira", "ado")
+    print(f"{dest_name} requests {jira_requests} ({throttled} answered 429), {source_name} requests {ado_requests}; "
+          f"by endpoint: "
           f"{dict(sorted(by_endpoint.items(), key=lambda kv: -kv[1])[:12])}", flush=True)
     served = sorted(jira.filter(method="POST", path__endswith=create_path, status__in=(200, 201))
                     .values_list("duration_ms", flat=True))
