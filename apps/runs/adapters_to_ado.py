@@ -257,6 +257,9 @@ class AdoDestination(AdoReadBack):
     def delete_item(self, *, destination_id: str) -> None:
         self.writer.item_delete(destination_id)
 
+    def type_fields(self) -> dict[str, frozenset[str]]:
+        return self.writer.type_fields(project=self.project)
+
 
 def engine_to_ado(run, store):
     """The engine of a run from Jira into Azure DevOps, and what to close after the step (services._engine_for
@@ -270,19 +273,19 @@ def engine_to_ado(run, store):
 
     source_connector = connection_connector(run.source_connection)
     closers = [source_connector]
-    destination = None
-    if not run.is_preview:
-        destination_connector = connection_connector(run.destination_connection)
-        closers.append(destination_connector)
-        destination = AdoDestination(AdoWriter(destination_connector, run_id=str(run.uid)),
-                                     project=run.destination_project,
-                                     parallel=getattr(settings, "RUNS_PARALLEL_REQUESTS", 4))
+    destination_connector = connection_connector(run.destination_connection)
+    closers.append(destination_connector)
+    # Both the preview and the run read the destination's types: a field a type lacks is left out and said.
+    ado = AdoDestination(AdoWriter(destination_connector, run_id=str(run.uid)), project=run.destination_project,
+                         parallel=getattr(settings, "RUNS_PARALLEL_REQUESTS", 4))
+    destination = None if run.is_preview else ado
     condition = (run.plan.get("scope") or {}).get("condition", "")
     source = JiraSource(source_connector, project=run.source_project, condition=condition)
     engine = Engine(plan=plan_from_dict(run.plan), source=source,
                     destination=destination, store=store, budget_seconds=getattr(settings, "RUNS_SLICE_SECONDS", 20),
                     reconcile_after=getattr(settings, "RUNS_RECONCILE_AFTER_SECONDS", 60),
                     type_levels=run.plan.get("destination_type_levels") or {})
+    engine.drafter.type_fields = ado.type_fields()
     if run.is_preview:
         engine.attachment_limit = AdoDestination.attachment_limit_bytes
     return engine, closers

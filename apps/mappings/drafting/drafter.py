@@ -531,7 +531,42 @@ class _JiraToAdo(_Drafter):
                                   "standard" if number else "fallback", scope=fid, source_label=str(value),
                                   target_label=number or ""))
 
+    def used_types(self) -> list[WorkItemType]:
+        """The destination types the draft maps source types onto."""
+        return [t for t in (self.dst_type(tid) for tid in dict.fromkeys(self.type_targets.values()) if tid) if t]
+
+    def writable_destination_fields(self) -> list[FieldDefinition]:
+        """Only fields one of the types in use has: Azure DevOps refuses a field the item's type lacks (a Scrum
+        project has Original Estimate in its field list, and on none of its types). A type whose fields the scan
+        does not list may have any."""
+        used = self.used_types()
+        if not used or any(not t.field_ids for t in used):
+            return super().writable_destination_fields()
+        on_some = set().union(*(t.field_ids for t in used))
+        return [f for f in super().writable_destination_fields() if f.source_id in on_some]
+
+    def warn_types_lacking(self):
+        """A field mapped onto a field some of the types in use lack: those items' values are left out (the run
+        says so per type and field); the row says which types, and what is kept instead."""
+        names = {t.source_id: t.name for t in self.src.work_item_types}
+        fields = {f.source_id: f for f in self.dst.fields}
+        for proposal in self.field_proposals.values():
+            if not proposal.target:
+                continue
+            lacking = [t for t in self.used_types() if t.field_ids and proposal.target not in t.field_ids]
+            for wit in lacking:
+                sources = sorted(names.get(s, s) for s, t in self.type_targets.items() if t == wit.source_id)
+                kept = (" The logged work stays in each item's worklog CSV attachment." if proposal.transform in
+                        (Transform.HOURS_TO_SECONDS, Transform.WORKLOG) else "")
+                label = fields[proposal.target].name if proposal.target in fields else proposal.target
+                proposal.warnings.append(f"{wit.name} has no '{label}' field: the value of {', '.join(sources)} items "
+                                         f"(which become {wit.name}) is left out.{kept}")
+
     def draft_fields(self):
+        self._draft_fields()
+        self.warn_types_lacking()
+
+    def _draft_fields(self):
         dst_ids = {f.source_id: f for f in self.writable_destination_fields()}
         claimed: set[str] = set()
         pending = []

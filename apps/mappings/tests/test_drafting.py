@@ -151,3 +151,62 @@ def test_fix_versions_are_drafted_as_tags_beside_the_labels():
     assert "tag" in fix.reason and "field instead" in fix.reason
     assert index[("field", "", "labels")].target == "System.Tags"
     assert not [p for p in proposals if p.kind == Kind.VALUE and p.scope == "fixVersions"]
+
+
+TIME_FIELDS = [FieldDefinition("timeoriginalestimate", "Original Estimate", FieldType.INTEGER),
+               FieldDefinition("timeestimate", "Remaining Estimate", FieldType.INTEGER),
+               FieldDefinition("timespent", "Time Spent", FieldType.INTEGER),
+               FieldDefinition("customfield_10016", "Story point estimate", FieldType.DECIMAL, is_custom=True,
+                               vendor_type="com.pyxis.greenhopper.jira:jsw-story-points")]
+ADO_TIME = [FieldDefinition("Microsoft.VSTS.Scheduling.OriginalEstimate", "Original Estimate", FieldType.DECIMAL),
+            FieldDefinition("Microsoft.VSTS.Scheduling.RemainingWork", "Remaining Work", FieldType.DECIMAL),
+            FieldDefinition("Microsoft.VSTS.Scheduling.CompletedWork", "Completed Work", FieldType.DECIMAL),
+            FieldDefinition("Microsoft.VSTS.Scheduling.StoryPoints", "Story Points", FieldType.DECIMAL),
+            FieldDefinition("Microsoft.VSTS.Scheduling.Effort", "Effort", FieldType.DECIMAL)]
+COMMON = ("System.Title", "System.Description", "System.State", "Microsoft.VSTS.Common.Priority")
+
+
+def test_time_tracking_goes_only_onto_types_that_have_the_fields():
+    """Agile: the User Story has Story Points and no Original Estimate, Remaining or Completed Work; the Task
+    has those three and no Story Points. Each is drafted, and the row says which items lose the value."""
+    states = (State("New", P), State("Closed", D))
+    agile = ado(fields=ADO_TIME, types=[
+        WorkItemType("User Story", "User Story", states=states,
+                     field_ids=(*COMMON, "Microsoft.VSTS.Scheduling.StoryPoints")),
+        WorkItemType("Task", "Task", states=states, field_ids=(
+            *COMMON, "Microsoft.VSTS.Scheduling.OriginalEstimate", "Microsoft.VSTS.Scheduling.RemainingWork",
+            "Microsoft.VSTS.Scheduling.CompletedWork"))])
+    proposals = mapping_draft(source=jira(fields=TIME_FIELDS), destination=agile, source_kind="jira_cloud",
+                              destination_kind="azure_devops")
+    index = {(str(p.kind), p.scope, p.source): p for p in proposals}
+    original = index[("field", "", "timeoriginalestimate")]
+    assert original.target == "Microsoft.VSTS.Scheduling.OriginalEstimate"
+    assert original.transform == Transform.HOURS_TO_SECONDS
+    (warning,) = original.warnings
+    assert warning.startswith("User Story has no 'Original Estimate' field") and "Story items" in warning
+    assert "worklog CSV" in warning  # what is kept instead
+    assert any("Completed Work" in w for w in index[("field", "", "timespent")].warnings)
+    points = index[("field", "", "customfield_10016")]
+    assert points.target == "Microsoft.VSTS.Scheduling.StoryPoints"
+    (warning,) = points.warnings
+    assert warning.startswith("Task has no 'Story Points' field") and "Sub-task items" in warning
+    assert "worklog" not in warning
+
+
+def test_a_field_no_type_in_use_has_is_not_drafted_even_when_the_organisation_lists_it():
+    """Scrum: Original Estimate and Completed Work are in the organisation's field list and on none of its
+    types (its Task has only Remaining Work): nothing is drafted onto them, by knowledge or by name."""
+    states = (State("New", P), State("Done", D))
+    scrum = ado(process="Scrum", fields=ADO_TIME, types=[
+        WorkItemType("Product Backlog Item", "Product Backlog Item", states=states,
+                     field_ids=(*COMMON, "Microsoft.VSTS.Scheduling.Effort")),
+        WorkItemType("Task", "Task", states=states, field_ids=(*COMMON, "Microsoft.VSTS.Scheduling.RemainingWork"))])
+    proposals = mapping_draft(source=jira(fields=TIME_FIELDS), destination=scrum, source_kind="jira_cloud",
+                              destination_kind="azure_devops")
+    index = {(str(p.kind), p.scope, p.source): p for p in proposals}
+    targets = {p.target for p in proposals if p.kind == Kind.FIELD}
+    assert not {"Microsoft.VSTS.Scheduling.OriginalEstimate", "Microsoft.VSTS.Scheduling.CompletedWork",
+                "Microsoft.VSTS.Scheduling.StoryPoints"} & targets
+    assert index[("field", "", "timeestimate")].target == "Microsoft.VSTS.Scheduling.RemainingWork"
+    assert index[("field", "", "customfield_10016")].target == "Microsoft.VSTS.Scheduling.Effort"
+    assert index[("field", "", "timeoriginalestimate")].target is None

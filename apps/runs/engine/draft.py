@@ -101,6 +101,8 @@ class Drafter:
         self.components = components or {}  # source area id -> destination component id
         self.sprints = sprints or {}  # source iteration id -> destination sprint id
         self.by_target = {self.role(rule.target_field): rule for rule in plan.fields.values() if rule.target_field}
+        # destination type -> the fields it has, where the destination says (Azure DevOps refuses any other)
+        self.type_fields: dict[str, frozenset[str]] = {}
 
     def role(self, target: str | None) -> str | None:
         return ADO_ROLES.get(target, target) if self.to_ado and target else target
@@ -234,6 +236,28 @@ class Drafter:
         names = [str(v).strip() for v in (value if isinstance(value, list) else [value]) if str(v or "").strip()]
         return names if self.to_ado else [re.sub(r"\s+", "_", name) for name in names]
 
+    def fits(self, item: records.WorkItem, field_id: str) -> bool:
+        """Whether the destination type the item goes to has the field (yes where its fields are not known)."""
+        rule = self.plan.types.get(item.type_id)
+        known = self.type_fields.get(rule.target_type) if rule and rule.target_type else None
+        return known is None or field_id in known
+
+    def _left_out(self, item: records.WorkItem, fields: dict[str, Any], warnings: list[Warning]) -> dict[str, Any]:
+        """The fields without those the item's destination type lacks, each one said once per type and field
+        (the preview counts the items)."""
+        kept = {}
+        for field_id, value in fields.items():
+            if self.fits(item, field_id):
+                kept[field_id] = value
+                continue
+            rule = next((r for r in self.plan.fields.values() if r.target_field == field_id), None)
+            source = f" (from {rule.source_field})" if rule else ""
+            after = (" The logged work stays in the item's worklog CSV attachment." if rule and rule.transform in
+                     (Transform.HOURS_TO_SECONDS, Transform.WORKLOG) else "")
+            warnings.append(Warning("field_not_on_type", f"{self.plan.types[item.type_id].target_type} has no field "
+                                    f"{field_id}{source} in the destination: the value is left out.{after}"))
+        return kept
+
     # -- one item ----------------------------------------------------------------------------------------
     def draft(self, item: records.WorkItem, *, source_url: str = "", parent_id: str = "",
               parent_key: str = "", revisions: list[records.Revision] | None = None) -> Draft:
@@ -311,6 +335,11 @@ class Drafter:
             from apps.runs.engine.replay import create_fields
 
             fields.update(create_fields(self, item, status=status, revisions=revisions or []))
+        fields = self._left_out(item, fields, warnings)
+        priority_rule = self.by_target.get(PRIORITY)
+        if priority and priority_rule and not self.fits(item, priority_rule.target_field):
+            self._left_out(item, {priority_rule.target_field: priority}, warnings)
+            priority = ""
         write = records.ItemWrite(
             source_id=item.source_id, type_id=type_rule.target_type, summary=summary, source_url=source_url,
             source_key=item.key, parent_id=parent_id, parent_key=parent_key, description=description,

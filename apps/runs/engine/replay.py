@@ -189,7 +189,9 @@ def history(drafter, item: records.WorkItem, revisions: list[records.Revision],
         lost: list[tuple[str, Any, Any]] = []
         for change in revision.changes:
             mapped, carried = change_fields(drafter, item, change.field_id, change.new_value)
-            if carried:
+            # a field the destination type lacks is refused there: the change is kept in the note instead
+            mapped = {ref: value for ref, value in mapped.items() if drafter.fits(item, ref)}
+            if carried and mapped:
                 fields.update(mapped)
             else:
                 lost.append((change.field_id, change.old_value, change.new_value))
@@ -208,7 +210,7 @@ def history(drafter, item: records.WorkItem, revisions: list[records.Revision],
                         person_of(drafter, comment.author, "Comment by"), {}, body, True, tuple(files)))
     entries.sort(key=lambda e: (e[0], e[1], e[2]))
     unexplained = {ref: value for ref, value in (current or {}).items()
-                   if ref in replayed and not _same(replayed[ref], value)}
+                   if ref in replayed and not _same(replayed[ref], value) and drafter.fits(item, ref)}
     if unexplained:
         last = max([e[0] for e in entries] + [_aware(item.updated_at or item.created_at)])
         entries.append((last, 2, "current", "", unexplained, "<p><em>Values as the source shows them now (its "

@@ -136,3 +136,64 @@ def test_values_as_jira_labels_hold_no_spaces():
                             created_at=T0, fields={"Custom.Release": "Spring 2026"})
     assert Drafter(plan).draft(item).write.labels == ("Spring_2026",)
 
+
+def test_a_field_the_destination_type_lacks_is_left_out_said_per_type_and_field_and_kept_in_the_note():
+    import dataclasses
+
+    from apps.runs.engine.execute import add_warning
+
+    plan = dataclasses.replace(_plan(), fields={
+        **_plan().fields,
+        "timeoriginalestimate": FieldRule("timeoriginalestimate", "Microsoft.VSTS.Scheduling.OriginalEstimate",
+                                          Transform.HOURS_TO_SECONDS),
+        "customfield_10016": FieldRule("customfield_10016", "Microsoft.VSTS.Scheduling.StoryPoints", Transform.NUMBER)})
+    drafter = Drafter(plan, rich_text="html")
+    drafter.replay_context = ReplayContext(people_by_name={"Bob": "acc-bob"})
+    drafter.type_fields = {"User Story": frozenset({"System.Title", "System.State", "System.AssignedTo",
+                                                    "System.CreatedDate", "Microsoft.VSTS.Scheduling.StoryPoints"})}
+    item = dataclasses.replace(_item(), fields={"timeoriginalestimate": 7200, "customfield_10016": 3})
+    bucket: dict = {}
+    for source_id in ("100", "101"):
+        draft = drafter.draft(dataclasses.replace(item, source_id=source_id))
+        assert draft.write.fields["Microsoft.VSTS.Scheduling.StoryPoints"] == 3.0
+        assert "Microsoft.VSTS.Scheduling.OriginalEstimate" not in draft.write.fields
+        assert draft.write.priority == ""  # this User Story has no Priority field either
+        for warning in draft.warnings:
+            add_warning(bucket, warning, source_id)
+    said = bucket["field_not_on_type"]
+    assert said["count"] == 4 and said["examples"] == ["100", "101"]
+    assert said["messages"] == {
+        "User Story has no field Microsoft.VSTS.Scheduling.OriginalEstimate (from timeoriginalestimate) in the "
+        "destination: the value is left out. The logged work stays in the item's worklog CSV attachment.": 2,
+        "User Story has no field Microsoft.VSTS.Common.Priority (from priority) in the destination: the value is "
+        "left out.": 2}
+    # Replayed: a change of a field the type lacks is a line of the revision's note, not a field.
+    revisions = [records.Revision("3", "100", 1, records.Person("acc-ada", "Ada"), T0 + timedelta(hours=2),
+                                  (records.FieldChange("priority", "Low", "High"),))]
+    (write,) = history(drafter, item, revisions, [], {"Microsoft.VSTS.Common.Priority": 2})
+    assert write.fields == {} and "priority" in write.note and "Low" in write.note
+    # Without the destination's list, nothing is left out.
+    drafter.type_fields = {}
+    assert "Microsoft.VSTS.Scheduling.OriginalEstimate" in drafter.draft(item).write.fields
+
+
+def test_an_assignee_change_between_people_with_no_account_of_their_own_is_kept_in_the_note():
+    """devlake's EE: Dingding Zhang hands an issue to yuxiang; neither has an Azure DevOps account, both go to
+    the default person, so the field does not change: the note says who it was."""
+    from dataclasses import replace
+
+    drafter = Drafter(replace(_plan(), default_person="lead@example.com"), rich_text="html")
+    drafter.replay_context = ReplayContext(people_by_name={"Bob": "acc-bob", "Dingding Zhang": "acc-dz",
+                                                          "yuxiang": "acc-yx"})
+    ada = records.Person("acc-ada", "Ada")
+    revisions = [records.Revision("1", "100", 1, ada, T0 + timedelta(hours=1),
+                                  (records.FieldChange("assignee", "Dingding Zhang", "yuxiang"),)),
+                 records.Revision("2", "100", 2, ada, T0 + timedelta(hours=2),
+                                  (records.FieldChange("assignee", "yuxiang", "Bob"),)),
+                 records.Revision("3", "100", 3, ada, T0 + timedelta(hours=3),
+                                  (records.FieldChange("assignee", "Bob", None),))]
+    handed, to_bob, unassigned = history(drafter, _item(), revisions, [])
+    assert handed.fields == {"System.AssignedTo": "lead@example.com"}
+    assert "Dingding Zhang" in handed.note and "yuxiang" in handed.note
+    assert to_bob.fields == {"System.AssignedTo": "bob@example.com"} and "yuxiang" in to_bob.note
+    assert unassigned.fields == {"System.AssignedTo": None} and unassigned.note == ""  # Bob has his account

@@ -290,6 +290,15 @@ class AdoWriter:
         return self.http.get_json(f"_apis/wit/workitems/{int(item_id)}", params={"$expand": "relations",
                                                                                  "api-version": API})
 
+    def type_fields(self, *, project: str) -> dict[str, frozenset[str]]:
+        """{work item type name: the fields it has} in the project: Azure DevOps refuses a write that sets a
+        field the item's type lacks (TF51535), so the engine leaves such a value out and says so."""
+        from apps.connections.connectors.azure_devops import parse
+
+        body = self.http.get_json(f"{self._p(project)}/_apis/wit/workitemtypes", params={"api-version": API})
+        types = [parse.work_item_type(b) for b in (body.get("value") or []) if isinstance(b, dict)]
+        return {t.name: frozenset(t.field_ids) for t in types if t.field_ids}
+
     def item_update(self, item_id: str, ops: list[dict], *, what: str) -> dict:
         try:
             response = self.http.request("PATCH", f"_apis/wit/workitems/{int(item_id)}", params=self._params(),
