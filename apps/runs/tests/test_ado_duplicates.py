@@ -14,6 +14,8 @@ from apps.connections.connectors import records
 from apps.connections.connectors.azure_devops import writer as ado_writer
 from apps.connections.connectors.azure_devops.writer import AdoWriter, run_tag_of
 from apps.runs.adapters_to_ado import AdoDestination
+from apps.runs.tests import test_jira_to_ado
+from apps.runs.tests.test_jira_to_ado import ITEMS, _run
 
 RUN_UID = "3f2a9c1e-7b7b-4000-8000-000000000001"
 OTHER_RUN = "9d0e0000-1111-4000-8000-000000000002"
@@ -86,18 +88,7 @@ def test_reconciliation_adopts_the_lowest_id_of_an_item_written_twice(monkeypatc
 sandbox = pytest.mark.skipif(not settings.SANDBOX_ENABLED, reason="the sandbox is off (MIGRAYT_SANDBOX_ENABLED)")
 
 
-@pytest.fixture
-def pair(live_server, organisation, member):
-    from apps.runs.testing import jira_sandbox_pair
-
-    return jira_sandbox_pair(organisation=organisation, actor=member, base_url=live_server.url, items=12, seed=5)
-
-
-def _live_run(pair, organisation, member):
-    from apps.runs import services
-
-    return services.run_create(organisation=organisation, actor=member, kind="live", plan=pair.plan,
-                               source_connection=pair.source, destination_connection=pair.destination, start=False)
+pair = test_jira_to_ado.pair  # the same seeded Jira project (12 issues) and empty Azure DevOps project
 
 
 def _destination_of(run) -> AdoDestination:
@@ -113,14 +104,14 @@ def test_a_clean_run_reports_no_duplicate_though_the_scan_sees_every_item(pair, 
     from apps.runs.models import IdMapEntry, Run, VerificationDifference
     from apps.runs.testing import drive
 
-    run = _live_run(pair, organisation, member)
+    run = _run(pair, organisation, member)
     drive(run)
     run.refresh_from_db()
     assert run.state == Run.State.FINISHED, (run.error_code, run.error_message)
     recorded = {(d, s) for s, d in IdMapEntry.unscoped.filter(run=run, phase="items").values_list(
         "source_id", "destination_id")}
     scanned = {(d, s) for d, _, s in _destination_of(run).created_by_run(since=run.started_at, run_uid=str(run.uid))}
-    assert len(recorded) == 12 and scanned == recorded  # the scan found the run's items: "none" means none
+    assert len(recorded) == ITEMS and scanned == recorded  # the scan found the run's items: "none" means none
     assert run.stats["verification"]["duplicates"] == 0
     assert not VerificationDifference.unscoped.filter(run=run, check_name="duplicate").exists()
 
@@ -133,7 +124,7 @@ def test_a_work_item_written_twice_is_reported_as_a_duplicate(pair, organisation
     from apps.runs.tests.test_verification import drive_to
     from apps.sandbox.ado.models import AdoWorkItem
 
-    run = _live_run(pair, organisation, member)
+    run = _run(pair, organisation, member)
     drive_to(run, "verify")
     assert run.phase == "verify" and run.is_active
     source_id, recorded_id = IdMapEntry.unscoped.filter(run=run, phase="items").order_by("pk").values_list(
