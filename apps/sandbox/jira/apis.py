@@ -342,6 +342,10 @@ def createmeta_fields(renderer: Renderer, project: JiraProject, issue_type: Jira
              allowed=[renderer.component(c, project) for c in project.components.all()]),
         meta("duedate", "Due date", catalog.SYSTEM_FIELDS["duedate"][1]),
     ]
+    versions = [renderer.version(v) for v in project.versions.filter(archived=False)]
+    for field_id in catalog.VERSION_FIELDS:
+        out.append(meta(field_id, renderer.system_field_name(field_id), catalog.SYSTEM_FIELDS[field_id][1],
+                        operations=("set", "add", "remove"), allowed=versions))
     if issue_type.hierarchy_level < 1 and (renderer.cloud or issue_type.subtask):
         out.append(meta("parent", "Parent", catalog.SYSTEM_FIELDS["parent"][1], required=issue_type.subtask))
     for field in renderer.fields():
@@ -352,6 +356,18 @@ def createmeta_fields(renderer: Renderer, project: JiraProject, issue_type: Jira
             allowed = [{"self": f"{renderer.rest}/customFieldOption/{o['id']}", "value": o["value"], "id": o["id"]} for o in field.options]
         out.append(meta(field.field_id, field.name, renderer.field_schema(field), allowed=allowed))
     return out
+
+
+@jira_adapter.endpoint(name="issue.editmeta", scope=SCOPE_READ)
+def issue_editmeta(request, ctx, api, issue):
+    """The fields an edit of the issue may set: its type's create metadata, keyed by field, without the project."""
+    _check_api(ctx, api)
+    if request.method != "GET":
+        return _method_not_allowed(request)
+    found = services.issue_get_or_404(ctx.site, issue)
+    fields = createmeta_fields(Renderer(request, ctx.site), found.project, found.issue_type)
+    return respond(request, {"fields": {meta["fieldId"]: {k: v for k, v in meta.items() if k != "fieldId"}
+                                        for meta in fields if meta["fieldId"] != "project"}})
 
 
 @jira_adapter.endpoint(name="field.list", scope=SCOPE_READ)
@@ -374,8 +390,9 @@ def field_search(request, ctx, api):
     values = []
     if "system" in kinds:
         for field_id in catalog.SYSTEM_FIELDS:
-            name, schema, _ = catalog.SYSTEM_FIELDS[field_id]
-            values.append({"id": field_id, "key": field_id, "name": name, "schema": schema, "isLocked": True,
+            _, schema, _ = catalog.SYSTEM_FIELDS[field_id]
+            values.append({"id": field_id, "key": field_id, "name": renderer.system_field_name(field_id),
+                           "schema": schema, "isLocked": True,
                            "description": ""})
     if "custom" in kinds:
         for field in renderer.fields():

@@ -115,6 +115,8 @@ SYSTEM_FIELDS = {
     "priority": ("Priority", {"type": "priority", "system": "priority"}, True),
     "labels": ("Labels", {"type": "array", "items": "string", "system": "labels"}, True),
     "components": ("Components", {"type": "array", "items": "component", "system": "components"}, True),
+    "fixVersions": ("Fix versions", {"type": "array", "items": "version", "system": "fixVersions"}, True),
+    "versions": ("Affects versions", {"type": "array", "items": "version", "system": "versions"}, True),
     "assignee": ("Assignee", {"type": "user", "system": "assignee"}, True),
     "reporter": ("Reporter", {"type": "user", "system": "reporter"}, True),
     "duedate": ("Due date", {"type": "date", "system": "duedate"}, True),
@@ -130,6 +132,11 @@ SYSTEM_FIELDS = {
     "comment": ("Comment", {"type": "comments-page", "system": "comment"}, False),
     "attachment": ("Attachment", {"type": "array", "items": "attachment", "system": "attachment"}, False),
 }
+# Where Jira names a system field otherwise: Data Center's field names, the JQL clause, the changelog's field.
+DC_FIELD_NAMES = {"fixVersions": "Fix Version/s", "versions": "Affects Version/s"}
+CLAUSE_NAMES = {"fixVersions": ["fixVersion"], "versions": ["affectedVersion"]}
+# The version fields: field id -> (the attribute, the changelog's field name).
+VERSION_FIELDS = {"fixVersions": ("fix_version_ids", "Fix Version"), "versions": ("affects_version_ids", "Version")}
 SETTABLE_SYSTEM_FIELDS = {name for name, spec in SYSTEM_FIELDS.items() if spec[2]}
 NAVIGABLE_FIELDS = set(SYSTEM_FIELDS) - {"comment", "attachment"}
 RICH_TEXT_SYSTEM_FIELDS = ("description", "environment")

@@ -8,7 +8,7 @@ twice is kept once, in its richest form.
 
 What is kept: projects, issue types with their own names and hierarchy levels, summary, description and
 comments (wiki markup converted to ADF for a Cloud site, ADF to wiki for a Data Center site), people
-(active or not, e-mail when given), priority, resolution, labels, components, dates, parents and Epic
+(active or not, e-mail when given), priority, resolution, labels, components, fix and affected versions, dates, parents and Epic
 Links, sub-tasks, issue links between imported issues, sprints, changelogs, attachment metadata and the
 values of every other custom field as given. Statuses are mapped onto the sandbox's workflow by name or
 status category; the summary lists that mapping and everything left out (dangling links, unreadable
@@ -38,6 +38,7 @@ from apps.sandbox.jira.models import (
     JiraProject,
     JiraSprint,
     JiraUser,
+    JiraVersion,
 )
 from apps.sandbox.jira.services import jira_project_create, jira_site_bootstrap
 
@@ -156,6 +157,7 @@ class _Importer:
         self.projects: dict[str, JiraProject] = {}
         self.types: dict[tuple, JiraIssueType] = {}
         self.components: dict[tuple, JiraComponent] = {}
+        self.versions: dict[tuple, JiraVersion] = {}
         self.fields = {f.field_id: f for f in JiraField.objects.filter(site=site)}
         self.sprints: dict[str, JiraSprint] = {}
         self.status_mapping: dict[str, str] = {}
@@ -312,8 +314,10 @@ class _Importer:
             project.next_number = max(project.next_number, number + 1)
             project.save(update_fields=["next_number"])
             issue.component_ids = [self.component(project, c).pk for c in _list(fields.get("components")) if _dict(c).get("name")]
+            issue.fix_version_ids = [self.version(project, v).pk for v in _list(fields.get("fixVersions")) if _dict(v).get("name")]
+            issue.affects_version_ids = [self.version(project, v).pk for v in _list(fields.get("versions")) if _dict(v).get("name")]
             issue.custom = self.custom_values(fields, names, issue, project)
-            issue.save(update_fields=["component_ids", "custom"])
+            issue.save(update_fields=["component_ids", "fix_version_ids", "affects_version_ids", "custom"])
             self.comments(issue, fields.get("comment"))
             self.changelog(issue, _list(_dict(item.get("changelog")).get("histories")))
             self.attachments(issue, _list(fields.get("attachment")))
@@ -340,6 +344,16 @@ class _Importer:
             self.components[key] = project.components.get_or_create(
                 name=value["name"][:255], defaults={"description": value.get("description") or ""})[0]
         return self.components[key]
+
+    def version(self, project, value) -> JiraVersion:
+        """A fix or affected version of the export, made once per project by name (its dates and flags kept)."""
+        key = (project.pk, value["name"])
+        if key not in self.versions:
+            released = parse_jira_time(value.get("releaseDate"))
+            self.versions[key] = project.versions.get_or_create(name=value["name"][:255], defaults={
+                "description": value.get("description") or "", "released": bool(value.get("released")),
+                "archived": bool(value.get("archived")), "release_date": released.date() if released else None})[0]
+        return self.versions[key]
 
     def custom_values(self, fields, names, issue, project) -> dict:
         from apps.sandbox.jira.services import FieldErrors, _custom_value

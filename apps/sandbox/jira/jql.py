@@ -4,7 +4,7 @@ Clauses: project, issuetype (type), key / issuekey / id (=, !=, IN, <, <=, >, >=
 (absolute dates and relative `-7d` / `-2w` / `-3h` / `-15m`), labels, status, statusCategory, resolution,
 priority, parent, assignee, reporter, sprint (ids, names, openSprints(), closedSprints(),
 futureSprints()), "Epic Link", summary / text (~), EMPTY / NULL; AND, OR, NOT and parentheses; ORDER BY
-key, id, created, updated, priority, rank. Also component (by name or id). Anything else is answered as Jira answers it: 400 naming the
+key, id, created, updated, priority, rank. Also component, fixVersion and affectedVersion (by name or id). Anything else is answered as Jira answers it: 400 naming the
 clause. Entity properties are not searchable here, as in the issue's brief.
 """
 
@@ -37,6 +37,10 @@ ORDERABLE = {"key": ("project__key", "number"), "issuekey": ("project__key", "nu
              "resolutiondate": ("resolutiondate",), "duedate": ("duedate",)}
 FIELD_ALIASES = {"type": "issuetype", "issuekey": "key", "epic link": "epic link", "cf[10014]": "epic link",
                  "cf[10020]": "sprint", "createddate": "created", "updateddate": "updated"}
+
+
+# JQL clause (lower case) -> the issue's list of version ids
+VERSION_CLAUSES = {"fixversion": "fix_version_ids", "affectedversion": "affects_version_ids"}
 
 
 @dataclass
@@ -230,6 +234,8 @@ class _Parser:
 
     # --- clauses ----------------------------------------------------------------------------------
     def empty(self, name, raw) -> Q:
+        if name in VERSION_CLAUSES:
+            return Q(pk__in=self._issues_holding(VERSION_CLAUSES[name], None))
         columns = {"labels": Q(labels_index=""), "assignee": Q(assignee__isnull=True),
                    "parent": Q(parent__isnull=True), "resolution": Q(resolution_id=""),
                    "sprint": Q(sprints__isnull=True), "duedate": Q(duedate__isnull=True),
@@ -324,16 +330,37 @@ class _Parser:
     _resolved = _resolutiondate
 
     def _component(self, op, value, raw):
-        # Issues keep their components as a list of ids (JSON), which SQLite cannot search: match here.
-        from apps.sandbox.jira.models import JiraComponent, JiraIssue
+        from apps.sandbox.jira.models import JiraComponent
 
+        return self._holding_named(JiraComponent, "component_ids", op, value, raw)
+
+    def _issues_holding(self, attribute: str, wanted: set[int] | None) -> list[int]:
+        """Issues whose list of ids (components, versions: JSON, which SQLite cannot search) holds one of
+        `wanted`; None: those whose list is empty."""
+        from apps.sandbox.jira.models import JiraIssue
+
+        rows = JiraIssue.objects.filter(site=self.site).values_list("pk", attribute)
+        return [pk for pk, ids in rows if ((wanted & set(ids or [])) if wanted is not None else not ids)]
+
+    def _holding_named(self, model, attribute, op, value, raw):
+        """Issues holding the project component or version (`model`) named or numbered `value`."""
         self._equality_only(op, raw)
-        wanted = {pk for pk, name in JiraComponent.objects.filter(project__site=self.site).values_list("pk", "name")
+        wanted = {pk for pk, name in model.objects.filter(project__site=self.site).values_list("pk", "name")
                   if value == str(pk) or value.lower() == name.lower()}
         if not wanted:
             raise JqlError(f"The value '{value}' does not exist for the field '{raw}'.")
-        return Q(pk__in=[pk for pk, ids in JiraIssue.objects.filter(site=self.site).values_list("pk", "component_ids")
-                         if wanted & set(ids or [])])
+        return Q(pk__in=self._issues_holding(attribute, wanted))
+
+    def _version(self, attribute, op, value, raw):
+        from apps.sandbox.jira.models import JiraVersion
+
+        return self._holding_named(JiraVersion, attribute, op, value, raw)
+
+    def _fixversion(self, op, value, raw):
+        return self._version(VERSION_CLAUSES["fixversion"], op, value, raw)
+
+    def _affectedversion(self, op, value, raw):
+        return self._version(VERSION_CLAUSES["affectedversion"], op, value, raw)
 
     def _labels(self, op, value, raw):
         self._equality_only(op, raw)

@@ -192,6 +192,10 @@ class JiraIssue(models.Model):
     # "|a|b|" so that a label is found with a plain `contains` on every database.
     labels_index = models.TextField(blank=True, default="")
     component_ids = models.JSONField(default=list, blank=True)
+    # Project versions by id: fixVersions (where it is fixed), versions (those it affects); shown in the
+    # project's order of versions, as Jira shows them.
+    fix_version_ids = models.JSONField(default=list, blank=True)
+    affects_version_ids = models.JSONField(default=list, blank=True)
     custom = models.JSONField(default=dict, blank=True)  # {"customfield_10016": 5.0, ...} in API form
     sprints = models.ManyToManyField(JiraSprint, blank=True, related_name="issues")
     rank = models.BigIntegerField(default=0)

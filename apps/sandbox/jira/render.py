@@ -45,6 +45,7 @@ class Renderer:
         self._types: dict[int, JiraIssueType] | None = None
         self._fields: list[JiraField] | None = None
         self._projects: dict[int, JiraProject] = {}
+        self._versions: dict[int, dict] = {}
 
     # --- caches -----------------------------------------------------------------------------------
     def user_by_pk(self, pk):
@@ -120,6 +121,14 @@ class Renderer:
             fields = JiraField.objects.filter(site=self.site)
             self._fields = [f for f in fields if self.cloud or f.kind != "storypoints"]
         return self._fields
+
+    def project_versions(self, project_id) -> dict:
+        """{version id: JiraVersion} of one project, read once per request."""
+        if project_id not in self._versions:
+            from apps.sandbox.jira.models import JiraVersion
+
+            self._versions[project_id] = {v.pk: v for v in JiraVersion.objects.filter(project_id=project_id)}
+        return self._versions[project_id]
 
     def project(self, pk) -> JiraProject:
         if pk not in self._projects:
@@ -236,6 +245,15 @@ class Renderer:
             data["overdue"] = not version.released and version.release_date < timezone.localdate()
         return data
 
+    def issue_version(self, version) -> dict:
+        """A version as an issue's fixVersions / versions show it (no project id, no overdue flag)."""
+        data = {"self": f"{self.rest}/version/{version.pk}", "id": str(version.pk),
+                "description": version.description, "name": version.name, "archived": version.archived,
+                "released": version.released}
+        if version.release_date:
+            data["releaseDate"] = version.release_date.isoformat()
+        return data
+
     def link_type(self, type_id: str) -> dict:
         name, inward, outward = catalog.LINK_TYPES[type_id]
         return {"id": type_id, "name": name, "inward": inward, "outward": outward, "self": f"{self.rest}/issueLinkType/{type_id}"}
@@ -255,11 +273,15 @@ class Renderer:
                 "navigable": True, "searchable": True,
                 "clauseNames": [f"cf[{number}]", field.name], "schema": self.field_schema(field)}
 
+    def system_field_name(self, field_id: str) -> str:
+        name = catalog.SYSTEM_FIELDS[field_id][0]
+        return name if self.cloud else catalog.DC_FIELD_NAMES.get(field_id, name)
+
     def system_field(self, field_id: str) -> dict:
-        name, schema, orderable = catalog.SYSTEM_FIELDS[field_id]
-        return {"id": field_id, "key": field_id, "name": name, "custom": False, "orderable": orderable,
-                "navigable": field_id in catalog.NAVIGABLE_FIELDS, "searchable": True,
-                "clauseNames": [field_id], "schema": schema}
+        _, schema, orderable = catalog.SYSTEM_FIELDS[field_id]
+        return {"id": field_id, "key": field_id, "name": self.system_field_name(field_id), "custom": False,
+                "orderable": orderable, "navigable": field_id in catalog.NAVIGABLE_FIELDS, "searchable": True,
+                "clauseNames": catalog.CLAUSE_NAMES.get(field_id, [field_id]), "schema": schema}
 
     # --- issues -----------------------------------------------------------------------------------
     def issue_ref(self, issue: JiraIssue, *, with_fields: bool = True) -> dict:
@@ -393,6 +415,11 @@ class Renderer:
                 c.pk: c for c in JiraComponent.objects.filter(pk__in=issue.component_ids)})
             project = self.project(issue.project_id)
             values["components"] = [self.component(components[c], project) for c in issue.component_ids if c in components]
+        for field_id, (attribute, _) in catalog.VERSION_FIELDS.items():
+            if wanted(field_id):  # in the project's order of versions, as Jira lists them
+                held = set(getattr(issue, attribute))
+                values[field_id] = [self.issue_version(version) for pk, version in
+                                    self.project_versions(issue.project_id).items() if pk in held]
         if wanted("parent") and issue.parent_id and (self.cloud or self.types()[issue.issue_type_id].subtask):
             values["parent"] = self.issue_ref(issue.parent)
         if wanted("subtasks"):
@@ -454,7 +481,7 @@ class Renderer:
 
     def field_name(self, field_id: str) -> str:
         if field_id in catalog.SYSTEM_FIELDS:
-            return catalog.SYSTEM_FIELDS[field_id][0]
+            return self.system_field_name(field_id)
         return next((f.name for f in self.fields() if f.field_id == field_id), field_id)
 
     def custom_value(self, field: JiraField, value):

@@ -4,7 +4,8 @@
 spread over months (transitions along the workflow, assignee and priority changes, sprint moves); comments
 in the site's rich text (ADF on Cloud, wiki markup on Data Center) with mentions and restricted
 visibility; issue links and remote links; attachments, some shown inline in descriptions; closed, active
-and future sprints; components, labels, every custom field kind; non-Latin text; deactivated people and
+and future sprints; components, versions (fix versions on about a third of the stories and bugs, some set
+later through the changelog; affected versions on bugs), labels, every custom field kind; non-Latin text; deactivated people and
 people whose e-mail is hidden.
 
 `items == 0` (or `layout="destination"`): an empty destination ready to receive a migration, a
@@ -41,6 +42,7 @@ from apps.sandbox.jira.models import (
     JiraRemoteLink,
     JiraSprint,
     JiraUser,
+    JiraVersion,
     JiraWorklog,
 )
 from apps.sandbox.jira.services import jira_project_create, jira_site_admin, jira_site_bootstrap
@@ -70,6 +72,8 @@ BUG_SYMPTOMS = ("crashes when the list is empty", "shows the wrong total", "time
 EPIC_THEMES = ("Self-service onboarding", "Payments v2", "Enterprise SSO", "Mobile offline mode", "Reporting overhaul",
                "Platform reliability", "Internationalisation (国际化)", "Accessibility AA", "Data retention")
 SPRINT_DAYS = 14
+# Project versions: (name, released, release date in days from now: past, future or none).
+VERSIONS = (("v1.0", True, -120), ("v1.1", True, -40), ("v2.0 Beta", False, 30), ("v2.1", False, None))
 
 
 def _png(width: int, height: int, colour: tuple[int, int, int]) -> bytes:
@@ -393,7 +397,9 @@ def _source(site, rng, people, *, items: int, name: str) -> dict:
     JiraRemoteLink.objects.bulk_create(remote_links, batch_size=1000)
     JiraEntityProperty.objects.bulk_create(properties, batch_size=1000)
     worklogs = _time_tracking(site, issue_rows, plan, active_people, random.Random(f"worklogs:{key}:{items}"))
-    return {"layout": "source", "worklogs": worklogs, "project": key, "issues": items, "epics": len(epics), "standard": len(standard),
+    version_changes = _fix_versions(project, issue_rows, plan, active_people, now,
+                                    random.Random(f"versions:{key}:{items}"))
+    return {"layout": "source", "worklogs": worklogs, "version_changes": version_changes, "project": key, "issues": items, "epics": len(epics), "standard": len(standard),
             "subtasks": len([s for s in subtasks if s.parent_id]), "users": len(people), "sprints": len(sprints),
             "changelogs": len(changelogs), "comments": len(comments), "attachments": len(attachments),
             "links": len(links), "remote_links": len(remote_links)}
@@ -425,6 +431,41 @@ def _time_tracking(site, issue_rows, plan, people, rng) -> int:
     JiraIssue.objects.bulk_update(estimated, ["original_estimate_seconds", "remaining_estimate_seconds"], batch_size=500)
     JiraWorklog.objects.bulk_create(worklogs, batch_size=1000)
     return len(worklogs)
+
+
+def _fix_versions(project, issue_rows, plan, people, now, rng) -> int:
+    """The project's versions; about a third of the stories and bugs fixed in one (a few in two), some of them
+    set after creation through the changelog (added, or moved from another version, one item each, as Jira
+    writes them); half of those bugs affecting a released version. Its own random stream, so the rest of the
+    seed is as it was before versions. Returns the changelog entries written."""
+    versions = [JiraVersion.objects.get_or_create(project=project, name=name, defaults={
+        "released": released, "description": f"Release {name}",
+        "release_date": (now + timedelta(days=days)).date() if days is not None else None})[0]
+        for name, released, days in VERSIONS]
+    released = [v for v in versions if v.released]
+    fixed, entries = [], []
+    for issue, extra in zip(issue_rows, plan, strict=True):
+        if extra["level"] != 0 or issue.issue_type.name not in ("Story", "Bug") or rng.random() >= 0.34:
+            continue
+        final = rng.sample(versions, rng.choice((1, 1, 1, 2)))
+        issue.fix_version_ids = [v.pk for v in final]
+        if issue.issue_type.name == "Bug" and rng.random() < 0.5:
+            issue.affects_version_ids = [rng.choice(released).pk]
+        fixed.append(issue)
+        roll = rng.random()
+        if roll >= 0.5:
+            continue  # fixed in it from the start
+        items = [{"field": "Fix Version", "fieldtype": "jira", "fieldId": "fixVersions", "from": None,
+                  "fromString": None, "to": str(final[0].pk), "toString": final[0].name}]
+        if roll < 0.2:  # moved from another version
+            other = rng.choice([v for v in versions if v not in final])
+            items.append({"field": "Fix Version", "fieldtype": "jira", "fieldId": "fixVersions", "from": str(other.pk),
+                          "fromString": other.name, "to": None, "toString": None})
+        entries.append(JiraChangelog(issue=issue, author=rng.choice(people), items=items,
+                                     created=issue.created + (issue.updated - issue.created) * rng.uniform(0.1, 0.9)))
+    JiraIssue.objects.bulk_update(fixed, ["fix_version_ids", "affects_version_ids"], batch_size=500)
+    JiraChangelog.objects.bulk_create(entries, batch_size=1000)
+    return len(entries)
 
 
 def _history(issue: JiraIssue, rng, people, sprints) -> list[JiraChangelog]:

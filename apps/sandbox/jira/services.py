@@ -220,6 +220,7 @@ class Lookups:
         self._types: dict[int, list[JiraIssueType]] = {}
         self._fields: dict[str, JiraField] | None = None
         self._components: dict[int, list[JiraComponent]] = {}
+        self._versions: dict[int, list[JiraVersion]] = {}
         self._issues: dict[str, JiraIssue | None] = {}
 
     def project(self, value) -> JiraProject | None:
@@ -249,6 +250,16 @@ class Lookups:
         if ref.isdigit():
             return next((c for c in self._components[project.pk] if c.pk == int(ref)), None)
         return next((c for c in self._components[project.pk] if c.name == ref), None)
+
+    def version(self, project: JiraProject, *, id: str = "", name: str = "") -> JiraVersion | None:
+        """A version of the project by id, or by name (as written, else in any case)."""
+        if project.pk not in self._versions:
+            self._versions[project.pk] = list(project.versions.all())
+        versions = self._versions[project.pk]
+        if id:
+            return next((v for v in versions if str(v.pk) == id), None)
+        return (next((v for v in versions if v.name == name), None)
+                or next((v for v in versions if v.name.casefold() == name.strip().casefold()), None))
 
     def prefetch_issues(self, refs) -> None:
         """Issues named by any element, in two queries (ids, keys)."""
@@ -444,6 +455,10 @@ def _parse_fields(site, fields: dict, *, issue: JiraIssue | None, project: JiraP
                 ids.append(comp.pk)
             else:
                 out["component_ids"] = ids
+        elif name in catalog.VERSION_FIELDS:
+            ids = _version_ids(value, name, project=project, lookups=lookups, errors=errors)
+            if ids is not None:
+                out[catalog.VERSION_FIELDS[name][0]] = ids
         elif name in ("assignee", "reporter"):
             try:
                 user = user_resolve(site, value)
@@ -481,6 +496,69 @@ def _parse_fields(site, fields: dict, *, issue: JiraIssue | None, project: JiraP
                     continue
                 out["parent"] = parent
     return out
+
+
+def _version_ref(item, name, *, project, lookups, errors) -> JiraVersion | None:
+    """The project's version a `{"id"}` or `{"name"}` names; Jira's error when there is none."""
+    if isinstance(item, dict) and item.get("id") not in (None, ""):
+        found = lookups.version(project, id=str(item["id"]))
+        if found is None:
+            errors[name] = f"Version id '{item['id']}' is not valid"
+        return found
+    if isinstance(item, dict) and isinstance(item.get("name"), str):
+        found = lookups.version(project, name=item["name"])
+        if found is None:
+            errors[name] = f"Version name '{item['name']}' is not valid"
+        return found
+    errors[name] = "A version is given by its id or its name: {\"id\": \"10000\"} or {\"name\": \"1.0\"}."
+    return None
+
+
+def _version_ids(value, name, *, project, lookups, errors) -> list[int] | None:
+    """fixVersions / versions: a list of versions of the issue's project, each by id or name."""
+    if not isinstance(value, list):
+        errors[name] = "data was not an array"
+        return None
+    ids = []
+    for item in value:
+        found = _version_ref(item, name, project=project, lookups=lookups, errors=errors)
+        if found is None:
+            return None
+        ids.append(found.pk)
+    return list(dict.fromkeys(ids))
+
+
+def _apply_version_ops(update: dict, values: dict, errors: FieldErrors, *, project, lookups,
+                       current: dict[str, list[int]]) -> None:
+    """`update` verbs on the version fields: add, remove (each one version, by id or name) and set (a list)."""
+    for name, (attribute, _) in catalog.VERSION_FIELDS.items():
+        operations = update.get(name)
+        if operations is None:
+            continue
+        if not isinstance(operations, list):
+            errors[name] = "Field operations must be a list."
+            continue
+        ids = list(values.get(attribute, current.get(attribute, [])))
+        for operation in operations:
+            if not isinstance(operation, dict) or len(operation) != 1 or next(iter(operation)) not in (
+                    "add", "remove", "set"):
+                errors[name] = "Each operation must have one verb: add, remove or set."
+                break
+            verb, value = next(iter(operation.items()))
+            if verb == "set":
+                found = _version_ids(value, name, project=project, lookups=lookups, errors=errors)
+                if found is None:
+                    break
+                ids = found
+                continue
+            version = _version_ref(value, name, project=project, lookups=lookups, errors=errors)
+            if version is None:
+                break
+            if verb == "add" and version.pk not in ids:
+                ids.append(version.pk)
+            elif verb == "remove":
+                ids = [i for i in ids if i != version.pk]
+        values[attribute] = ids
 
 
 def _label_index(labels) -> str:
@@ -534,6 +612,7 @@ def _issue_prepare(*, site: SandboxSite, actor: JiraUser, payload, now: datetime
     values = _parse_fields(site, settable, issue=None, project=project, issue_type=issue_type, errors=errors,
                            lookups=lookups)
     _apply_update_ops(update, values, errors, current_labels=values.get("labels", []))
+    _apply_version_ops(update, values, errors, project=project, lookups=lookups, current={})
     if issue_type.subtask or "parent" in values:
         _check_parent(site, project, issue_type, values.get("parent"), errors)
     transition = None
@@ -550,6 +629,7 @@ def _issue_prepare(*, site: SandboxSite, actor: JiraUser, payload, now: datetime
         reporter=values.get("reporter", actor), creator=actor, assignee=values.get("assignee"),
         labels=values.get("labels", []), labels_index=_label_index(values.get("labels", [])),
         component_ids=values.get("component_ids", []), custom={k: v for k, v in values.get("custom", {}).items() if v is not None},
+        fix_version_ids=values.get("fix_version_ids", []), affects_version_ids=values.get("affects_version_ids", []),
         duedate=values.get("duedate"), created=now, updated=now,
     )
     return _Prepared(issue, values.get("sprint"), properties, transition)
@@ -622,6 +702,8 @@ def _apply_update_ops(update: dict, values: dict, errors: FieldErrors, *, curren
         if not isinstance(operations, list):
             errors[name] = "Field operations must be a list."
             continue
+        if name in catalog.VERSION_FIELDS:
+            continue  # _apply_version_ops
         if name != "labels":
             for operation in operations:
                 if not isinstance(operation, dict) or set(operation) != {"set"}:
@@ -678,9 +760,15 @@ def issue_edit(*, issue: JiraIssue, actor: JiraUser, payload, now: datetime | No
             errors[name] = CANNOT_SET.format(name)
     settable = {k: v for k, v in fields.items() if k not in ("status", "project", "issuetype")}
     for name, operations in update.items():
-        if name != "labels" and isinstance(operations, list) and operations and isinstance(operations[0], dict) and "set" in operations[0]:
+        if name != "labels" and name not in catalog.VERSION_FIELDS and isinstance(operations, list) and operations \
+                and isinstance(operations[0], dict) and "set" in operations[0]:
             settable.setdefault(name, operations[0]["set"])
-    values = _parse_fields(site, settable, issue=issue, project=issue.project, issue_type=issue.issue_type, errors=errors)
+    lookups = Lookups(site)
+    values = _parse_fields(site, settable, issue=issue, project=issue.project, issue_type=issue.issue_type, errors=errors,
+                           lookups=lookups)
+    _apply_version_ops(update, values, errors, project=issue.project, lookups=lookups,
+                       current={attribute: list(getattr(issue, attribute))
+                                for attribute, _ in catalog.VERSION_FIELDS.values()})
     if "labels" in update:
         _apply_update_ops({"labels": update["labels"]}, values, errors, current_labels=values.get("labels", issue.labels))
     if "parent" in values:
@@ -712,6 +800,11 @@ def issue_edit(*, issue: JiraIssue, actor: JiraUser, payload, now: datetime | No
                                      field_id=catalog.SPRINT_FIELD, from_id=",".join(str(s.pk) for s in before) or None,
                                      to_id=str(value.pk) if value else None))
                 continue
+            if attribute in VERSION_ATTRIBUTES:
+                items += _version_changes(attribute, list(getattr(issue, attribute)), value, lookups=lookups,
+                                          project=issue.project)
+                setattr(issue, attribute, value)
+                continue
             old = getattr(issue, attribute if attribute not in ("assignee", "reporter", "parent") else attribute)
             if old != value:
                 items.append(_attribute_change(attribute, old, value))
@@ -722,6 +815,23 @@ def issue_edit(*, issue: JiraIssue, actor: JiraUser, payload, now: datetime | No
         issue.save()
         if items:
             issue.changelogs.create(author=actor, created=now, items=[i for i in items if i])
+
+
+VERSION_ATTRIBUTES = {attribute: (field_id, label) for field_id, (attribute, label) in catalog.VERSION_FIELDS.items()}
+
+
+def _version_changes(attribute, old: list[int], new: list[int], *, lookups, project) -> list[dict]:
+    """One changelog item per version added and per version removed, as Jira writes them ("Fix Version", the
+    version's id and name on one side, null on the other)."""
+    field_id, label = VERSION_ATTRIBUTES[attribute]
+
+    def name(pk):
+        found = lookups.version(project, id=str(pk))
+        return found.name if found else str(pk)
+
+    added = [_change(label, None, name(pk), field_id=field_id, to_id=str(pk)) for pk in new if pk not in old]
+    removed = [_change(label, name(pk), None, field_id=field_id, from_id=str(pk)) for pk in old if pk not in new]
+    return added + removed
 
 
 def _change(field, old, new, *, custom=False, field_id=None, from_id=None, to_id=None, fieldtype=None):

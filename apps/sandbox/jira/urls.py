@@ -48,6 +48,7 @@ urlpatterns = [
     re_path(_API + r"issue/bulk/?$", apis.issue_bulk_create),
     re_path(_API + r"issue/bulkfetch/?$", apis.issue_bulk_fetch),
     re_path(_API + _ISSUE + r"transitions/?$", apis.issue_transitions),
+    re_path(_API + _ISSUE + r"editmeta/?$", apis.issue_editmeta),
     re_path(_API + _ISSUE + r"comment/?$", apis.issue_comments),
     re_path(_API + _ISSUE + r"comment/(?P<comment_id>\d+)/?$", apis.issue_comment),
     re_path(_API + _ISSUE + r"changelog/?$", apis.issue_changelog),
