@@ -146,3 +146,16 @@ def test_unknown_stream_is_a_clear_error(ado):
 
     with pytest.raises(PermanentError, match="no stream 'sprints'"):
         _stream(ado, "sprints")
+
+
+def test_each_type_lists_the_fields_it_has_and_the_writer_reads_the_same(ado):
+    """What the drafter and the run rely on to send a field only to a type that has it."""
+    from apps.connections.connectors.azure_devops.writer import AdoWriter
+
+    types = {t.name: set(t.field_ids) for t in ado.discover(project=PROJECT).work_item_types}
+    story, task = types["User Story"], types["Task"]
+    assert "Microsoft.VSTS.Scheduling.StoryPoints" in story and "Microsoft.VSTS.Scheduling.OriginalEstimate" not in story
+    assert {"Microsoft.VSTS.Scheduling.OriginalEstimate", "Microsoft.VSTS.Scheduling.CompletedWork"} <= task
+    assert "Microsoft.VSTS.Scheduling.StoryPoints" not in task
+    assert all("System.Title" in fields and "System.Tags" in fields for fields in types.values())
+    assert {name: set(fields) for name, fields in AdoWriter(ado).type_fields(project=PROJECT).items()} == types

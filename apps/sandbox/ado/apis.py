@@ -17,7 +17,7 @@ from django.http import HttpResponse
 from apps.sandbox.ado import errors, selectors, wit
 from apps.sandbox.ado.adapter import ado_adapter
 from apps.sandbox.ado.models import AdoAttachment, AdoComment, AdoIdentity, AdoNode, AdoProject, AdoWorkItem
-from apps.sandbox.ado.processes import PROCESS_DESCRIPTIONS, PROCESS_IDS, PROCESSES, type_def
+from apps.sandbox.ado.processes import PROCESS_DESCRIPTIONS, PROCESS_IDS, PROCESSES, type_def, type_field_refs
 from apps.sandbox.ado.render import (
     Urls,
     field_json,
@@ -256,17 +256,14 @@ def fields(request, ctx, project=None, field=None, **_):
         return listing([field_json(d, urls) for d in defs.values()])
     ref = wit._field_ref(field, defs)
     if ref is None:
-        raise VendorError(404, f"TF51535: Cannot find field {field}.", type_key="WorkItemFieldNotFoundException")
+        raise VendorError(404, f"TF51535: Cannot find field {field}.",
+                          type_key="WorkItemTrackingFieldDefinitionNotFoundException")
     return ok(field_json(defs[ref], urls))
 
 
 def work_item_type_json(project: AdoProject, wit_def, urls: Urls, custom: dict) -> dict:
-    refs = [r for r in ("System.Id", "System.Rev", "System.Title", "System.Description", "System.State", "System.Reason",
-                        "System.AssignedTo", "System.AreaPath", "System.IterationPath", "System.Tags", "System.History",
-                        "System.CreatedDate", "System.CreatedBy", "System.ChangedDate", "System.ChangedBy",
-                        "System.WorkItemType", "System.TeamProject")]
-    refs += list(wit_def.extra_fields)
-    refs += [ref for ref, d in custom.items() if not d["workItemTypes"] or wit_def.name in d["workItemTypes"]]
+    # Every field the type has, and only those: a write of any other is refused (TF51535), as by the service.
+    refs = type_field_refs(wit_def, custom)
     field_rows = []
     for ref in refs:
         row = {"defaultValue": None, "helpText": "", "alwaysRequired": ref == "System.Title", "dependentFields": [],

@@ -33,3 +33,10 @@ def read_only_field(ref: str) -> VendorError:
 def dates_not_increasing() -> VendorError:
     return VendorError(400, "VS402625: Dates must be increasing with each revision.",
                        type_key="WorkItemDatesNotIncreasingException")
+
+
+def field_not_found(name: str) -> VendorError:
+    """A field the organisation does not know, or one the work item's type does not have: the service answers
+    both alike (a 400, TF51535, naming the field as the request did)."""
+    return VendorError(400, f"TF51535: Cannot find field {name}.",
+                       type_key="WorkItemTrackingFieldDefinitionNotFoundException")

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from apps.core.exceptions import ApplicationError
 from apps.sandbox.ado.models import AdoAttachment, AdoComment, AdoField, AdoIdentity, AdoUpdate, AdoWorkItem
-from apps.sandbox.ado.processes import RELATION_BY_REF, SYSTEM_FIELDS, type_def
+from apps.sandbox.ado.processes import RELATION_BY_REF, SYSTEM_FIELDS, type_def, type_field_refs
 from apps.sandbox.ado.projects import nodes_ensure, project_create
 from apps.sandbox.ado.render import identity_ref, iso, parse_iso
 from apps.sandbox.ado.wit import FAR_FUTURE, next_ids
@@ -171,13 +171,19 @@ def project_import(*, site, folder: Path) -> dict:
     imported_at = timezone.now()
     work_items, histories, comments = [], {}, []
     comment_count = 0
+    left_out: dict[str, int] = {}  # values of fields the item's type does not have, per field
     for item in raw_items:
         new_id = new_ids[int(item["id"])]
         wit = type_def(process, str(item["fields"].get("System.WorkItemType")))
+        own = set(type_field_refs(wit)) if wit else set()
         fields = {}
         for ref, value in item["fields"].items():
             value = placeholders(value)
             if value is None or ref == "System.History":
+                continue
+            if ref in SYSTEM_FIELDS and ref not in own:
+                # The demo generator's templates give every type every field; the service keeps only the type's own.
+                left_out[ref] = left_out.get(ref, 0) + 1
                 continue
             if ref in _IDENTITY_FIELDS or ref.endswith((".AssignedTo", "By")) and isinstance(value, str) and "<" in value:
                 value = people.ref(value)
@@ -236,7 +242,8 @@ def project_import(*, site, folder: Path) -> dict:
         for n, (item_id, text, who, when) in enumerate(comments)
     ])
     return {"project": name, "process": process, "items": len(work_items), "comments": comment_count, "links": links,
-            "dangling_links": dangling, "attachments": len(attachments), "first_id": first if raw_items else None}
+            "dangling_links": dangling, "attachments": len(attachments), "first_id": first if raw_items else None,
+            "fields_left_out": left_out}
 
 
 def _add_both_ends(relations, source, target, kind, attributes):

@@ -44,19 +44,38 @@ class WorkItemTypeDef:
 
 
 _P, _I, _R, _C, _X = "Proposed", "InProgress", "Resolved", "Completed", "Removed"
-_PLANNING = ("Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Common.ValueArea", "Microsoft.VSTS.Common.Risk",
-             "Microsoft.VSTS.Scheduling.StartDate", "Microsoft.VSTS.Scheduling.TargetDate",
-             "Microsoft.VSTS.Common.BusinessValue", "Microsoft.VSTS.Common.TimeCriticality", "Microsoft.VSTS.Scheduling.Effort")
-_STORY = ("Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Common.ValueArea", "Microsoft.VSTS.Common.Risk",
-          "Microsoft.VSTS.Scheduling.StoryPoints", "Microsoft.VSTS.Common.AcceptanceCriteria",
-          "Microsoft.VSTS.Common.StackRank")
-_TASK = ("Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Common.Activity", "Microsoft.VSTS.Scheduling.RemainingWork",
-         "Microsoft.VSTS.Scheduling.OriginalEstimate", "Microsoft.VSTS.Scheduling.CompletedWork",
-         "Microsoft.VSTS.Common.StackRank")
-_BUG = ("Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Common.Severity", "Microsoft.VSTS.TCM.ReproSteps",
-        "Microsoft.VSTS.TCM.SystemInfo", "Microsoft.VSTS.Scheduling.StoryPoints", "Microsoft.VSTS.Common.StackRank",
-        "Microsoft.VSTS.Build.FoundIn", "Microsoft.VSTS.Build.IntegrationBuild")
-_TEST = ("Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.TCM.Steps", "Microsoft.VSTS.TCM.AutomationStatus")
+# Each type's own fields (besides the System fields every type has), as the service lists them in the type's
+# `fields` (wit/7.1 httpExamples workItemTypes: the Agile lists there; the Scrum, Basic and CMMI ones from the
+# processes' documented type definitions). A field a type does not have is refused on write (TF51535), as
+# by the service: Agile's User Story has Story Points but no Original Estimate, Completed or Remaining Work;
+# in Scrum and Basic only the Task has Remaining Work and nothing has Original Estimate or Completed Work.
+_ACTIVATED = ("Microsoft.VSTS.Common.StateChangeDate", "Microsoft.VSTS.Common.ActivatedDate",
+              "Microsoft.VSTS.Common.ActivatedBy", "Microsoft.VSTS.Common.ClosedDate", "Microsoft.VSTS.Common.ClosedBy")
+_RESOLVED = ("Microsoft.VSTS.Common.ResolvedDate", "Microsoft.VSTS.Common.ResolvedBy", "Microsoft.VSTS.Common.ResolvedReason")
+_BUILD = ("Microsoft.VSTS.Build.IntegrationBuild",)
+_TIME = ("Microsoft.VSTS.Scheduling.RemainingWork", "Microsoft.VSTS.Scheduling.OriginalEstimate",
+         "Microsoft.VSTS.Scheduling.CompletedWork")
+_PLANNING = (*_ACTIVATED, *_RESOLVED, "Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Common.Risk",
+             "Microsoft.VSTS.Common.StackRank", "Microsoft.VSTS.Scheduling.TargetDate",
+             "Microsoft.VSTS.Common.BusinessValue", "Microsoft.VSTS.Common.TimeCriticality",
+             "Microsoft.VSTS.Scheduling.Effort", "Microsoft.VSTS.Common.ValueArea", *_BUILD)
+_STORY = ("Microsoft.VSTS.Scheduling.StoryPoints", *_ACTIVATED, *_RESOLVED, "Microsoft.VSTS.Common.AcceptanceCriteria",
+          "Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Common.Risk", "Microsoft.VSTS.Common.StackRank",
+          "Microsoft.VSTS.Scheduling.StartDate", "Microsoft.VSTS.Scheduling.FinishDate", "Microsoft.VSTS.Common.ValueArea",
+          *_BUILD)
+_TASK = ("Microsoft.VSTS.Common.Activity", *_TIME, "Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Common.StackRank",
+         "Microsoft.VSTS.Scheduling.StartDate", "Microsoft.VSTS.Scheduling.FinishDate", *_ACTIVATED, *_BUILD)
+_BUG = ("Microsoft.VSTS.Scheduling.StoryPoints", *_TIME, "Microsoft.VSTS.Common.Activity", "Microsoft.VSTS.TCM.SystemInfo",
+        "Microsoft.VSTS.TCM.ReproSteps", *_ACTIVATED, *_RESOLVED, "Microsoft.VSTS.Common.Priority",
+        "Microsoft.VSTS.Common.Severity", "Microsoft.VSTS.Common.StackRank", "Microsoft.VSTS.Common.ValueArea", *_BUILD,
+        "Microsoft.VSTS.Build.FoundIn")
+_TEST = (*_ACTIVATED, "Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.TCM.Steps", "Microsoft.VSTS.TCM.AutomationStatus",
+         *_BUILD)
+_SHARED_STEPS = (*_ACTIVATED, "Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.TCM.Steps", *_BUILD)
+_SCRUM_PLANNING = ("Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Common.BusinessValue",
+                   "Microsoft.VSTS.Common.TimeCriticality", "Microsoft.VSTS.Scheduling.Effort",
+                   "Microsoft.VSTS.Common.ValueArea", "Microsoft.VSTS.Scheduling.StartDate",
+                   "Microsoft.VSTS.Scheduling.TargetDate", "Microsoft.VSTS.Common.BacklogPriority", *_ACTIVATED, *_BUILD)
 
 
 def _t(name, ref, color, icon, states, category, extra=(), description=""):
@@ -67,11 +86,12 @@ _TEST_TYPES = [
     _t("Test Case", "Microsoft.VSTS.WorkItemTypes.TestCase", "004B50", "icon_test_case",
        [("Design", _P), ("Ready", _I), ("Closed", _C)], "Microsoft.TestCaseCategory", _TEST),
     _t("Shared Steps", "Microsoft.VSTS.WorkItemTypes.SharedStep", "004B50", "icon_test_step",
-       [("Active", _I), ("Closed", _C)], "Microsoft.SharedStepCategory", _TEST),
+       [("Active", _I), ("Closed", _C)], "Microsoft.SharedStepCategory", _SHARED_STEPS),
     _t("Test Plan", "Microsoft.VSTS.WorkItemTypes.TestPlan", "004B50", "icon_test_plan",
-       [("Active", _I), ("Inactive", _C)], "Microsoft.TestPlanCategory", ("Microsoft.VSTS.Scheduling.StartDate", "Microsoft.VSTS.Scheduling.FinishDate")),
+       [("Active", _I), ("Inactive", _C)], "Microsoft.TestPlanCategory",
+       ("Microsoft.VSTS.Scheduling.StartDate", "Microsoft.VSTS.Scheduling.FinishDate", *_BUILD)),
     _t("Test Suite", "Microsoft.VSTS.WorkItemTypes.TestSuite", "004B50", "icon_test_suite",
-       [("In Planning", _P), ("In Progress", _I), ("Completed", _C)], "Microsoft.TestSuiteCategory"),
+       [("In Planning", _P), ("In Progress", _I), ("Completed", _C)], "Microsoft.TestSuiteCategory", _BUILD),
 ]
 
 PROCESSES: dict[str, list[WorkItemTypeDef]] = {
@@ -87,40 +107,49 @@ PROCESSES: dict[str, list[WorkItemTypeDef]] = {
         _t("Bug", "Microsoft.VSTS.WorkItemTypes.Bug", "CC293D", "icon_insect",
            [("New", _P), ("Active", _I), ("Resolved", _R), ("Closed", _C)], "Microsoft.BugCategory", _BUG),
         _t("Issue", "Microsoft.VSTS.WorkItemTypes.Issue", "B4009E", "icon_traffic_cone",
-           [("Active", _I), ("Closed", _C)], "Microsoft.HiddenCategory", ("Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Scheduling.DueDate")),
+           [("Active", _I), ("Closed", _C)], "Microsoft.HiddenCategory",
+           (*_ACTIVATED, "Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Common.StackRank",
+            "Microsoft.VSTS.Scheduling.DueDate", *_BUILD)),
         *_TEST_TYPES,
     ],
     "Scrum": [
         _t("Epic", "Microsoft.VSTS.WorkItemTypes.Epic", "FF7B00", "icon_crown",
-           [("New", _P), ("In Progress", _I), ("Done", _C), ("Removed", _X)], "Microsoft.EpicCategory", _PLANNING),
+           [("New", _P), ("In Progress", _I), ("Done", _C), ("Removed", _X)], "Microsoft.EpicCategory", _SCRUM_PLANNING),
         _t("Feature", "Microsoft.VSTS.WorkItemTypes.Feature", "773B93", "icon_trophy",
-           [("New", _P), ("In Progress", _I), ("Done", _C), ("Removed", _X)], "Microsoft.FeatureCategory", _PLANNING),
+           [("New", _P), ("In Progress", _I), ("Done", _C), ("Removed", _X)], "Microsoft.FeatureCategory", _SCRUM_PLANNING),
         _t("Product Backlog Item", "Microsoft.VSTS.WorkItemTypes.ProductBacklogItem", "009CCC", "icon_list",
            [("New", _P), ("Approved", _P), ("Committed", _I), ("Done", _C), ("Removed", _X)], "Microsoft.RequirementCategory",
            ("Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Common.BusinessValue", "Microsoft.VSTS.Scheduling.Effort",
-            "Microsoft.VSTS.Common.AcceptanceCriteria", "Microsoft.VSTS.Common.BacklogPriority")),
+            "Microsoft.VSTS.Common.AcceptanceCriteria", "Microsoft.VSTS.Common.BacklogPriority",
+            "Microsoft.VSTS.Common.ValueArea", *_ACTIVATED, *_BUILD)),
         _t("Task", "Microsoft.VSTS.WorkItemTypes.Task", "F2CB1D", "icon_clipboard",
            [("To Do", _P), ("In Progress", _I), ("Done", _C), ("Removed", _X)], "Microsoft.TaskCategory",
            ("Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Common.Activity", "Microsoft.VSTS.Scheduling.RemainingWork",
-            "Microsoft.VSTS.Common.BacklogPriority")),
+            "Microsoft.VSTS.Common.BacklogPriority", *_ACTIVATED, *_BUILD)),
         _t("Bug", "Microsoft.VSTS.WorkItemTypes.Bug", "CC293D", "icon_insect",
            [("New", _P), ("Approved", _P), ("Committed", _I), ("Done", _C), ("Removed", _X)], "Microsoft.BugCategory",
            ("Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Common.Severity", "Microsoft.VSTS.TCM.ReproSteps",
-            "Microsoft.VSTS.TCM.SystemInfo", "Microsoft.VSTS.Scheduling.Effort", "Microsoft.VSTS.Common.BacklogPriority")),
+            "Microsoft.VSTS.TCM.SystemInfo", "Microsoft.VSTS.Scheduling.Effort", "Microsoft.VSTS.Common.BacklogPriority",
+            "Microsoft.VSTS.Common.AcceptanceCriteria", "Microsoft.VSTS.Common.ValueArea", *_ACTIVATED,
+            "Microsoft.VSTS.Build.FoundIn", *_BUILD)),
         _t("Impediment", "Microsoft.VSTS.WorkItemTypes.Impediment", "B4009E", "icon_traffic_cone",
-           [("Open", _I), ("Closed", _C)], "Microsoft.HiddenCategory", ("Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Common.Resolution")),
+           [("Open", _I), ("Closed", _C)], "Microsoft.HiddenCategory",
+           ("Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Common.Resolution", *_ACTIVATED)),
         *_TEST_TYPES,
     ],
     "Basic": [
         _t("Epic", "Microsoft.VSTS.WorkItemTypes.Epic", "FF7B00", "icon_crown",
            [("To Do", _P), ("Doing", _I), ("Done", _C)], "Microsoft.EpicCategory",
-           ("Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Scheduling.StartDate", "Microsoft.VSTS.Scheduling.TargetDate", "Microsoft.VSTS.Scheduling.Effort")),
+           ("Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Scheduling.StartDate", "Microsoft.VSTS.Scheduling.TargetDate",
+            "Microsoft.VSTS.Scheduling.Effort", "Microsoft.VSTS.Common.StackRank", *_ACTIVATED)),
         _t("Issue", "Microsoft.VSTS.WorkItemTypes.Issue", "339947", "icon_clipboard_issue",
            [("To Do", _P), ("Doing", _I), ("Done", _C)], "Microsoft.RequirementCategory",
-           ("Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Scheduling.Effort", "Microsoft.VSTS.Common.StackRank")),
+           ("Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Scheduling.Effort", "Microsoft.VSTS.Common.StackRank",
+            *_ACTIVATED)),
         _t("Task", "Microsoft.VSTS.WorkItemTypes.Task", "F2CB1D", "icon_clipboard",
            [("To Do", _P), ("Doing", _I), ("Done", _C)], "Microsoft.TaskCategory",
-           ("Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Common.Activity", "Microsoft.VSTS.Scheduling.RemainingWork", "Microsoft.VSTS.Common.StackRank")),
+           ("Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.Common.Activity", "Microsoft.VSTS.Scheduling.RemainingWork",
+            "Microsoft.VSTS.Common.StackRank", *_ACTIVATED)),
         *_TEST_TYPES,
     ],
     "CMMI": [
@@ -131,19 +160,22 @@ PROCESSES: dict[str, list[WorkItemTypeDef]] = {
         _t("Requirement", "Microsoft.VSTS.WorkItemTypes.Requirement", "009CCC", "icon_book",
            [("Proposed", _P), ("Active", _I), ("Resolved", _R), ("Closed", _C)], "Microsoft.RequirementCategory",
            ("Microsoft.VSTS.Common.Priority", "Microsoft.VSTS.CMMI.RequirementType", "Microsoft.VSTS.Scheduling.Size",
-            "Microsoft.VSTS.Common.Triage", "Microsoft.VSTS.Common.StackRank")),
+            "Microsoft.VSTS.Common.Triage", "Microsoft.VSTS.Common.StackRank", *_ACTIVATED, *_RESOLVED, *_BUILD)),
         _t("Task", "Microsoft.VSTS.WorkItemTypes.Task", "F2CB1D", "icon_clipboard",
-           [("Proposed", _P), ("Active", _I), ("Resolved", _R), ("Closed", _C)], "Microsoft.TaskCategory", _TASK),
+           [("Proposed", _P), ("Active", _I), ("Resolved", _R), ("Closed", _C)], "Microsoft.TaskCategory", (*_TASK, *_RESOLVED)),
         _t("Bug", "Microsoft.VSTS.WorkItemTypes.Bug", "CC293D", "icon_insect",
            [("Proposed", _P), ("Active", _I), ("Resolved", _R), ("Closed", _C)], "Microsoft.BugCategory", _BUG),
         _t("Change Request", "Microsoft.VSTS.WorkItemTypes.ChangeRequest", "4F9EC2", "icon_change_badge",
-           [("Proposed", _P), ("Active", _I), ("Resolved", _R), ("Closed", _C)], "Microsoft.ChangeRequestCategory", ("Microsoft.VSTS.Common.Priority",)),
+           [("Proposed", _P), ("Active", _I), ("Resolved", _R), ("Closed", _C)], "Microsoft.ChangeRequestCategory",
+           ("Microsoft.VSTS.Common.Priority", *_ACTIVATED, *_RESOLVED)),
         _t("Issue", "Microsoft.VSTS.WorkItemTypes.Issue", "B4009E", "icon_traffic_cone",
-           [("Proposed", _P), ("Active", _I), ("Resolved", _R), ("Closed", _C)], "Microsoft.HiddenCategory", ("Microsoft.VSTS.Common.Priority",)),
+           [("Proposed", _P), ("Active", _I), ("Resolved", _R), ("Closed", _C)], "Microsoft.HiddenCategory",
+           ("Microsoft.VSTS.Common.Priority", *_ACTIVATED, *_RESOLVED)),
         _t("Review", "Microsoft.VSTS.WorkItemTypes.Review", "4F9EC2", "icon_chat_bubble",
-           [("Active", _I), ("Closed", _C)], "Microsoft.ReviewCategory", ()),
+           [("Active", _I), ("Closed", _C)], "Microsoft.ReviewCategory", _ACTIVATED),
         _t("Risk", "Microsoft.VSTS.WorkItemTypes.Risk", "4F9EC2", "icon_diamond",
-           [("Proposed", _P), ("Active", _I), ("Resolved", _R), ("Closed", _C)], "Microsoft.RiskCategory", ("Microsoft.VSTS.Common.Priority",)),
+           [("Proposed", _P), ("Active", _I), ("Resolved", _R), ("Closed", _C)], "Microsoft.RiskCategory",
+           ("Microsoft.VSTS.Common.Priority", *_ACTIVATED, *_RESOLVED)),
         *_TEST_TYPES,
     ],
 }
@@ -239,6 +271,15 @@ BYPASS_ONLY = {"System.CreatedDate", "System.CreatedBy", "System.ChangedDate", "
                "Microsoft.VSTS.Common.ActivatedBy", "Microsoft.VSTS.Common.ResolvedDate",
                "Microsoft.VSTS.Common.ResolvedBy", "Microsoft.VSTS.Common.ClosedDate", "Microsoft.VSTS.Common.ClosedBy"}
 CREATION_ONLY = {"System.CreatedDate", "System.CreatedBy"}
+
+
+def type_field_refs(wit: WorkItemTypeDef, custom: dict | None = None) -> list[str]:
+    """Every field a type has, in the order the service lists them: the System fields common to all types,
+    the type's own, then the organisation's custom fields added to it (one with no types is on all)."""
+    refs = list(COMMON_FIELDS) + [ref for ref in wit.extra_fields if ref not in COMMON_FIELDS]
+    refs += [ref for ref, d in (custom or {}).items()
+             if (not d.get("workItemTypes") or wit.name in d["workItemTypes"]) and ref not in refs]
+    return refs
 
 RELATION_TYPES = [
     # (reference name, name, usage, topology, directional, enabled, opposite)

@@ -32,6 +32,7 @@ from apps.sandbox.ado.processes import (
     RELATION_BY_REF,
     SYSTEM_FIELDS,
     type_def,
+    type_field_refs,
 )
 from apps.sandbox.ado.render import identity_ref, iso, parse_iso
 from apps.sandbox.machinery import VendorError
@@ -212,7 +213,20 @@ def _same_relation(a: dict, b: dict) -> bool:
     return a["rel"] == b["rel"] and any(k in a and a.get(k) == b.get(k) for k in keys)
 
 
-def _apply_ops(site, item_rev: int | None, change: PendingChange, ops: list[dict], fields_def: dict, bypass: bool):
+def _type_fields(fields_def: dict, wit) -> set[str]:
+    return set(type_field_refs(wit, {ref: d for ref, d in fields_def.items() if ref not in SYSTEM_FIELDS}))
+
+
+def _type_after(project: AdoProject, wit, ops: list[dict]):
+    """The type an update leaves the item with (a patch may change it): the fields it may set are that type's."""
+    for op in ops:
+        if str(op.get("path", "")).lower() == "/fields/system.workitemtype" and op.get("op") in ("add", "replace"):
+            return type_def(project.process, str(op.get("value") or "")) or wit
+    return wit
+
+
+def _apply_ops(site, item_rev: int | None, change: PendingChange, ops: list[dict], fields_def: dict, bypass: bool,
+               allowed: set[str] | None = None):
     for op in ops:
         kind, path = op["op"], op["path"]
         lowered = path.lower()
@@ -225,8 +239,9 @@ def _apply_ops(site, item_rev: int | None, change: PendingChange, ops: list[dict
         if lowered.startswith("/fields/"):
             name = path[len("/fields/"):]
             ref = _field_ref(name, fields_def)
-            if ref is None:
-                raise errors.bad_request(f"TF51535: Cannot find field {name}.", "WorkItemFieldNotFoundException")
+            if ref is None or (allowed is not None and ref not in allowed):
+                # The service answers alike for a field it does not know and one the item's type lacks.
+                raise errors.field_not_found(name)
             if ref == "System.History":
                 if kind != "remove" and op.get("value"):
                     change.history = str(op["value"])
@@ -364,16 +379,19 @@ def _finish_revision(change: PendingChange, previous_fields: dict | None, opts: 
     _set(change, "System.RevisedDate", FAR_FUTURE)
     old_state = (previous_fields or {}).get("System.State")
     new_state = fields.get("System.State")
+    own = set(wit.extra_fields)  # the service stamps these only on a type that has them
     if old_state != new_state:
         if "System.Reason" not in change.explicit:
             _set(change, "System.Reason", "New" if is_new else f"Moved to state {new_state}")
-        if "Microsoft.VSTS.Common.StateChangeDate" not in change.explicit:
+        if "Microsoft.VSTS.Common.StateChangeDate" not in change.explicit and "Microsoft.VSTS.Common.StateChangeDate" in own:
             _set(change, "Microsoft.VSTS.Common.StateChangeDate", iso(changed))
         category = wit.category_of(new_state)
-        if category == "Completed" and "Microsoft.VSTS.Common.ClosedDate" not in change.explicit:
+        if category == "Completed" and "Microsoft.VSTS.Common.ClosedDate" not in change.explicit and \
+                "Microsoft.VSTS.Common.ClosedDate" in own:
             _set(change, "Microsoft.VSTS.Common.ClosedDate", iso(changed))
             _set(change, "Microsoft.VSTS.Common.ClosedBy", fields.get("System.ChangedBy"))
-        if category == "InProgress" and "Microsoft.VSTS.Common.ActivatedDate" not in change.explicit:
+        if category == "InProgress" and "Microsoft.VSTS.Common.ActivatedDate" not in change.explicit and \
+                "Microsoft.VSTS.Common.ActivatedDate" in own:
             _set(change, "Microsoft.VSTS.Common.ActivatedDate", iso(changed))
             _set(change, "Microsoft.VSTS.Common.ActivatedBy", fields.get("System.ChangedBy"))
     parent = next((r["target_id"] for r in change.relations if r["rel"] == "System.LinkTypes.Hierarchy-Reverse"), None)
@@ -473,7 +491,7 @@ def work_item_create(*, site, project: AdoProject, type_name: str, ops, opts: Wr
         _set(change, ref, value)
     if "Microsoft.VSTS.Common.Priority" in wit.extra_fields:
         _set(change, "Microsoft.VSTS.Common.Priority", 2)
-    _apply_ops(site, None, change, ops, fields_def, opts.bypass_rules)
+    _apply_ops(site, None, change, ops, fields_def, opts.bypass_rules, allowed=_type_fields(fields_def, wit))
     for ref, expected in (("System.WorkItemType", wit.name), ("System.TeamProject", project.name)):
         if ref in change.explicit and str(change.fields[ref]).lower() != expected.lower():
             raise errors.read_only_field(ref)
@@ -517,7 +535,9 @@ def work_item_update(*, site, item_id: int, ops, opts: WriteOptions, project: Ad
     wit = type_def(item.project.process, item.work_item_type)
     previous = dict(item.fields)
     change = PendingChange(fields=dict(item.fields), relations=[dict(r) for r in item.relations])
-    _apply_ops(site, item.rev, change, ops, all_fields(site), opts.bypass_rules)
+    fields_def = all_fields(site)
+    _apply_ops(site, item.rev, change, ops, fields_def, opts.bypass_rules,
+               allowed=_type_fields(fields_def, _type_after(item.project, wit, ops)) if wit else None)
     blocked = CREATION_ONLY & change.explicit
     if blocked:
         raise errors.read_only_field(sorted(blocked)[0])
