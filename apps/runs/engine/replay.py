@@ -69,6 +69,13 @@ def person_of(drafter, person: records.Person | None, what: str) -> str:
     return drafter.person(person, what, []) or person.display_name or person.source_id
 
 
+def _no_account(drafter, name: Any) -> bool:
+    """A person the changelog names (by display name) who has no account of their own in the destination."""
+    if name in (None, ""):
+        return False
+    return not drafter.plan.people.get(_context(drafter).people_by_name.get(str(name), str(name)))
+
+
 def change_fields(drafter, item: records.WorkItem, field_id: str, value: Any) -> tuple[dict[str, Any], bool]:
     """The destination fields one source field takes when it becomes `value` (the changelog's readable
     text), and whether the mapping carries it at all."""
@@ -193,6 +200,10 @@ def history(drafter, item: records.WorkItem, revisions: list[records.Revision],
             mapped = {ref: value for ref, value in mapped.items() if drafter.fits(item, ref)}
             if carried and mapped:
                 fields.update(mapped)
+                if change.field_id == "assignee" and (_no_account(drafter, change.old_value)
+                                                      or _no_account(drafter, change.new_value)):
+                    # the default person (or nobody) stands for them: the note says who it really was
+                    lost.append((change.field_id, change.old_value, change.new_value))
             else:
                 lost.append((change.field_id, change.old_value, change.new_value))
         replayed.update(fields)
