@@ -143,8 +143,9 @@ def run(args, port: int) -> int:
         biggest = JiraAttachment.objects.filter(issue__site=pair.jira_site).order_by("-size").values_list(
             "size", flat=True).first()
         print(f"largest file in Jira: {biggest or 0} bytes (sent: {args.big_attachment_mb * 1048576})", flush=True)
-    kinds = bench.requests_by_kind(jira, SandboxRequest.objects.filter(site=source_site)) \
-        if args.direction == "ado-jira" else {}
+    source_requests = SandboxRequest.objects.filter(site=source_site)
+    kinds = bench.requests_by_kind(jira, source_requests) if args.direction == "ado-jira" else \
+        bench.requests_by_kind_to_ado(jira, source_requests)
     print("requests per item by kind: " + ", ".join(f"{k} {v / args.items:.2f}" for k, v in kinds.items()), flush=True)
     print(f"wall {wall:.1f} s, floor {floor:.1f} s at {args.rate:g} requests/s", flush=True)
     bench.last_line({"items": args.items, "wall_s": round(wall, 1),

@@ -167,6 +167,15 @@ def big_attachment(pair, *, megabytes: int) -> None:
     print(f"attached a {megabytes} MB file to item {item.item_id}", flush=True)
 
 
+def _counted(kind, **sites) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for site, queryset in sites.items():
+        for method, path in queryset.values_list("method", "path"):
+            key = kind(site, method, path)
+            counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def requests_by_kind(jira, ado) -> dict[str, int]:
     """The sandboxes' request logs sorted into what a run does: creates, comments, attachments ..."""
     def kind(site: str, method: str, path: str) -> str:
@@ -192,9 +201,31 @@ def requests_by_kind(jira, ado) -> dict[str, int]:
             return "jira_links"
         return "jira_other_" + method.lower()
 
-    counts: dict[str, int] = {}
-    for site, queryset in (("ado", ado), ("jira", jira)):
-        for method, path in queryset.values_list("method", "path"):
-            key = kind(site, method, path)
-            counts[key] = counts.get(key, 0) + 1
-    return dict(sorted(counts.items()))
+    return _counted(kind, ado=ado, jira=jira)
+
+
+def requests_by_kind_to_ado(ado, jira) -> dict[str, int]:
+    """The same the other way round (Jira the source, Azure DevOps the destination). A PATCH of a work item
+    is a history revision, a state, a parent, a link or a file attached: the request log does not tell them
+    apart, so they are one kind."""
+    def kind(site: str, method: str, path: str) -> str:
+        if site == "jira":
+            for part in ("changelog", "worklog", "comment", "attachment", "bulkfetch", "search"):
+                if part in path:
+                    return f"jira_{part}"
+            return "jira_other_" + method.lower()
+        if path.endswith("/_apis/wit/$batch"):
+            return "ado_create"
+        if "/_apis/wit/attachments" in path:
+            return "ado_upload" if method == "POST" else "ado_attachment_read"
+        if "/classificationnodes" in path:
+            return "ado_nodes"
+        if path.endswith("/workitemsbatch"):
+            return "ado_read_back"
+        if path.endswith("/wiql"):
+            return "ado_wiql"
+        if "/_apis/wit/workitems/" in path.lower():
+            return {"PATCH": "ado_item_update", "GET": "ado_item_read"}.get(method, "ado_item_" + method.lower())
+        return "ado_other_" + method.lower()
+
+    return _counted(kind, ado=ado, jira=jira)
