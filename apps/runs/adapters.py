@@ -3,6 +3,7 @@ destination. Thin: every vendor detail stays in the connectors."""
 
 import re
 import threading
+from dataclasses import replace
 from datetime import datetime
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -135,6 +136,8 @@ class JiraDestination(JiraReadBack):
         self.kind = str(writer.connector.kind)
         self.parallel = parallel
         self._board = None
+        self._versions: dict[str, str] = {}  # version name (case-folded) -> id, made or found this run
+        self._versions_lock = threading.Lock()
 
     @property
     def attachment_limit_bytes(self) -> int | None:
@@ -147,7 +150,46 @@ class JiraDestination(JiraReadBack):
         return self.writer.http.stats.total
 
     def create_items(self, items):
-        return self.writer.create_items(items, project=self.project)
+        """Jira refuses an issue naming a version its project lacks: each version the items name (fix versions,
+        affected versions) is found by name or made first, once per run, and named by its id."""
+        items = list(items)
+        results: list[records.WriteResult | None] = [None] * len(items)
+        ready = []
+        for index, item in enumerate(items):
+            try:
+                ready.append((index, self._with_versions(item)))
+            except ConnectorError as exc:  # nothing sent for this item: throttled, it is sent again later
+                category = records.ErrorCategory.TRANSIENT if exc.kind == "transient" else records.ErrorCategory.PERMANENT
+                results[index] = records.WriteResult(source_id=item.source_id, error=records.WriteError(
+                    category, exc.code, exc.message))
+        for (index, _), result in zip(ready, self.writer.create_items([item for _, item in ready],
+                                                                      project=self.project), strict=True):
+            results[index] = result
+        return results
+
+    def _with_versions(self, item: records.ItemWrite) -> records.ItemWrite:
+        schema = self.writer.fields_schema()
+        lists = [f for f in item.fields if (schema.get(f) or {}).get("items") == "version"
+                 or (schema.get(f) or {}).get("type") == "version"]
+        if not lists:
+            return item
+        fields = dict(item.fields)
+        for field_id in lists:
+            values = fields[field_id] if isinstance(fields[field_id], list | tuple) else [fields[field_id]]
+            names = [n.strip() for v in values if v not in (None, "")
+                     for n in (str(v).split(";") if not isinstance(v, dict) else [str(v.get("name") or "")]) if n.strip()]
+            refs = [{"id": str(v["id"])} for v in values if isinstance(v, dict) and v.get("id")]
+            fields[field_id] = refs + [{"id": self.version(name=name)} for name in dict.fromkeys(names)] or None
+        return replace(item, fields=fields)
+
+    def version(self, *, name: str) -> str:
+        """The project's version of this name (any case), found or made once."""
+        with self._versions_lock:
+            if name.casefold() not in self._versions:
+                result = self.writer.version_ensure(project=self.project, name=name)
+                _raise_for(result, f"Version “{name}”")
+                self._versions[name.casefold()] = result.destination_id
+            return self._versions[name.casefold()]
 
     def find_created(self, *, since: datetime, source_ids, run_uid: str):
         return self.writer.reconcile_created(project=self.project, since=since, source_ids=source_ids, run_id=run_uid)

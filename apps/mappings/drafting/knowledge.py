@@ -82,8 +82,10 @@ FIELD_PAIRS: list[tuple[str, str, Transform, str]] = [
     ("Microsoft.VSTS.Common.AcceptanceCriteria", "acceptance_criteria", Transform.RICH_TEXT, "Acceptance criteria are acceptance criteria."),
     ("Microsoft.VSTS.TCM.ReproSteps", "repro_steps", Transform.RICH_TEXT, "Repro steps are the steps to reproduce."),
     ("Microsoft.VSTS.Common.Severity", "severity", Transform.MAP_VALUES, "Severity is severity."),
-    ("Microsoft.VSTS.Build.FoundIn", "versions", Transform.MAP_VALUES, "The build it was found in is an affected version."),
-    ("Microsoft.VSTS.Build.IntegrationBuild", "fixVersions", Transform.MAP_VALUES, "The build it was fixed in is a fix version."),
+    ("Microsoft.VSTS.Build.FoundIn", "versions", Transform.COPY, "The build it was found in is an affected version "
+     "(a version of that name is made in Jira where it lacks one)."),
+    ("Microsoft.VSTS.Build.IntegrationBuild", "fixVersions", Transform.COPY, "The build it was fixed in is a fix version "
+     "(a version of that name is made in Jira where it lacks one)."),
     ("Microsoft.VSTS.Common.ResolvedReason", "resolution", Transform.MAP_VALUES, "The resolved reason is Jira's resolution."),
 ]
 
@@ -252,9 +254,17 @@ DATES = {FieldType.DATE, FieldType.DATETIME}
 CHOICES = {FieldType.OPTION, FieldType.OPTIONS}
 
 
+# Jira's version lists: a name becomes a version (the run makes one where the project lacks it), and the
+# names go into a text field joined, so text goes into and out of them as it is.
+VERSION_LISTS = {"fixVersions", "versions"}
+
+
 def transform_between(source: FieldDefinition, target: FieldDefinition) -> Transform | None:
     """How a value of `source` can be written into `target`, or None if it cannot."""
     s, t = source.type, target.type
+    if (s == FieldType.STRING and target.source_id in VERSION_LISTS) or (
+            source.source_id in VERSION_LISTS and t == FieldType.STRING):
+        return Transform.COPY
     if s == FieldType.TEXT and t == FieldType.TEXT:
         return Transform.RICH_TEXT
     if s == FieldType.TEXT and t == FieldType.STRING:
