@@ -523,12 +523,19 @@ def run_item_preview(*, run: Run, source_id: str) -> dict:
     if run.source_connection is None:
         raise ApplicationError("The source connection of this run was deleted.")
     plan = plan_from_dict(run.plan)
+    parent = IdMapEntry.unscoped.filter(run_id=run.pk, phase="items", source_id=planned.parent_source_id).first() \
+        if planned.parent_source_id else None
+    rich = {"jira_data_center": "wiki", "azure_devops": "html"}.get(plan.destination_kind, "adf")
     try:
         with connection_connector(run.source_connection) as connector:
             source_class = JiraSource if run.source_connection.kind in ("jira_cloud", "jira_data_center") else AdoSource
             source = source_class(connector, project=run.source_project)
             items = source.items_by_ids([source_id])
             url = source.item_url(source_id)
+            # Drafted while the source is open: a Data Center mention names a user the source is asked about.
+            drafter = Drafter(plan, rich_text=rich, mentioned=getattr(source, "person_mentioned", None))
+            draft = drafter.draft(items[0], source_url=url, parent_id=parent.destination_id if parent else "",
+                                  parent_key=parent.destination_key if parent else "") if items else None
     except ConnectorError as exc:
         raise ApplicationError(f"The source could not be read: {exc.message}") from None
     if not items:
@@ -537,12 +544,6 @@ def run_item_preview(*, run: Run, source_id: str) -> dict:
     source_html = item.description or ""
     if source_class is JiraSource and source_html:  # Jira's ADF (Cloud) or wiki markup (Data Center)
         source_html = (adf_to_html if isinstance(source_html, dict) else wiki_to_html)(source_html).value
-    parent = IdMapEntry.unscoped.filter(run_id=run.pk, phase="items", source_id=planned.parent_source_id).first() \
-        if planned.parent_source_id else None
-    rich = {"jira_data_center": "wiki", "azure_devops": "html"}.get(plan.destination_kind, "adf")
-    draft = Drafter(plan, rich_text=rich).draft(item, source_url=url,
-                                               parent_id=parent.destination_id if parent else "",
-                                               parent_key=parent.destination_key if parent else "")
     written = IdMapEntry.unscoped.filter(run_id=run.pk, phase="items", source_id=source_id).first()
     write = draft.write
     description_html = ""

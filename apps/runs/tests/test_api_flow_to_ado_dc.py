@@ -85,6 +85,11 @@ def test_jira_data_center_to_azure_devops_through_the_api(live_server, organisat
         report = api.get(f"/api/v1/runs/{live['id']}/report/?announced=false").json()
         assert report["ready"] and report["summary"]["missing"] == 0, report["summary"]
         assert report["count"] == 0, [(d["check"] if "check" in d else d) for d in report["differences"][:5]]
+        # The item page shows what the run wrote: the mention under the display name, of the mapped person.
+        one = api.get(f"/api/v1/runs/{live['id']}/items/{described.pk}/")
+        assert one.status_code == 200, one.content
+        shown_html = html.unescape(one.json()["destination"]["description_html"])
+        assert f'version:2.0,{person.email.lower()}">@{person.display_name}</a>' in shown_html, shown_html
     finally:
         worker.stop()
 
