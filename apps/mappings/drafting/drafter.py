@@ -5,6 +5,7 @@ organisation has one configured and has consented, refines what this leaves unce
 `mapping_draft()` returns one Proposal for every element of the source schema.
 """
 
+import re
 from collections.abc import Callable
 
 from apps.connections.connectors.base import Catalog
@@ -14,6 +15,8 @@ from apps.mappings.drafting.proposals import Kind, Proposal, Transform
 from apps.mappings.drafting.semantic import match_by_meaning
 
 ADO = "azure_devops"
+# An address an identity can have: Apache's Jira shows "breed at apache dot org", which is none.
+_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 JIRA_KINDS = ("jira_cloud", "jira_data_center")
 
 
@@ -491,6 +494,22 @@ class _JiraToAdo(_Drafter):
             super().draft_types()
             self.src = _replace_types(self.src, saved)
 
+    def draft_link_types(self):
+        by_ref = {lt.source_id.lower(): lt for lt in self.dst.link_types if not lt.is_hierarchy}
+        for lt in self.src.link_types:
+            known = k.JIRA_TO_ADO_LINKS.get(k.normalise(lt.name))
+            target = by_ref.get(known[0]) if known else None
+            if target:
+                self.add(Proposal(Kind.LINK_TYPE, lt.source_id, target.source_id, 0.93, known[1], "standard",
+                                  source_label=lt.name, target_label=target.name))
+                continue
+            related = by_ref.get("system.linktypes.related")
+            self.add(Proposal(Kind.LINK_TYPE, lt.source_id, related.source_id if related else None,
+                              0.6 if related else 0.4,
+                              "No relation of the same meaning; kept as Related." if related else
+                              "No relation type to carry this.", "fallback", source_label=lt.name,
+                              target_label=related.name if related else ""))
+
     def draft_people(self):
         """Azure DevOps lists no people per project (its scan knows only those its items name), and an
         identity's unique name is the e-mail address: with nobody listed, a Jira person whose address is
@@ -499,7 +518,7 @@ class _JiraToAdo(_Drafter):
             return super().draft_people()
         for person in self.src.people:
             label = person.display_name or person.source_id
-            if person.email and person.active and not person.is_deleted:
+            if _ADDRESS.match(person.email or "") and person.active and not person.is_deleted:
                 self.add(Proposal(Kind.PERSON, person.source_id, person.email.lower(), 0.75,
                                   "Same e-mail address (Azure DevOps does not list its people: check they have an "
                                   "account there).", "standard", transform=Transform.PERSON, source_label=label,
@@ -507,6 +526,9 @@ class _JiraToAdo(_Drafter):
                 continue
             reason = ("Has left (inactive or deleted in the source); the name is kept as text."
                       if not person.active or person.is_deleted else
+                      f"Jira shows '{person.email}', not an e-mail address (masked), and Azure DevOps lists no "
+                      "people to match a name with: choose their account, or keep the name as text."
+                      if person.email else
                       "Jira hides their e-mail address, and Azure DevOps lists no people to match a name with: "
                       "choose their account, or keep the name as text.")
             self.add(Proposal(Kind.PERSON, person.source_id, None, 0.7, reason, "fallback",

@@ -161,9 +161,15 @@ def jira_type_role(wit: WorkItemType) -> str:
         return "initiative"
     if wit.hierarchy_level == 1:
         return "epic"
-    name = normalise(wit.name)
-    return {"story": "story", "task": "task", "bug": "bug", "improvement": "improvement",
-            "new feature": "new_feature"}.get(name, "standard")
+    return JIRA_TYPE_NAMES.get(normalise(wit.name), "standard")
+
+
+# Jira's standard issue types by name: English, and as a Jira Cloud site in Chinese (zh_CN) names them (the
+# real export of merico.atlassian.net's project EE: 故事, 任务, 缺陷, 子任务, with no untranslatedName).
+JIRA_TYPE_NAMES = {
+    "story": "story", "task": "task", "bug": "bug", "improvement": "improvement", "new feature": "new_feature",
+    "故事": "story", "任务": "task", "缺陷": "bug", "改进": "improvement", "新功能": "new_feature",
+}
 
 
 # For each ADO role, the Jira roles to try in order, with the confidence and reason of each.
@@ -218,6 +224,15 @@ ADO_TO_JIRA_LINKS = {
     "microsoft.vsts.common.affects-reverse": ("relates", "relates to"),
     "microsoft.vsts.common.testedby-forward": ("test", "is tested by"),
     "microsoft.vsts.common.testedby-reverse": ("test", "is tested by"),
+}
+# Jira's link types (by name) to the ADO relation that reads the same way from the issue that shows the outward
+# verb ("A blocks B": A is the predecessor); Cloners has no ADO relation of its own and stays Related.
+JIRA_TO_ADO_LINKS = {
+    "blocks": ("system.linktypes.dependency-forward", "The blocking issue is the predecessor."),
+    "relates": ("system.linktypes.related", "Relates is Related."),
+    "duplicate": ("system.linktypes.duplicate-forward", "Duplicate is Duplicate."),
+    "cloners": ("system.linktypes.related", "Azure DevOps has no clone link; kept as Related."),
+    "test": ("microsoft.vsts.common.testedby-forward", "Tested by."),
 }
 ADO_LINKS_NOT_LINK_TYPES = {
     "system.linktypes.hierarchy-forward": "Parent-child: carried by the hierarchy (Jira parent).",

@@ -136,6 +136,59 @@ def test_the_other_direction_reads_the_same_knowledge_backwards():
     assert all(p.kind != Kind.FIELD or p.source != "summary" or p.confidence >= AUTO_ACCEPT for p in proposals)
 
 
+
+def test_jira_types_named_in_chinese_find_their_ado_types():
+    """A Jira Cloud site in Chinese names its standard types 故事, 任务, 缺陷 (merico.atlassian.net's export)."""
+    states = (State("待办", P), State("已完成", D))
+    jira_source = Catalog(Project("10000", "EE", "EE"), work_item_types=[
+        WorkItemType("6", "故事", states=states), WorkItemType("7", "任务", states=states),
+        WorkItemType("8", "缺陷", states=states), WorkItemType("9", "子任务", hierarchy_level=-1, is_subtask=True,
+                                                             states=states)],
+        fields=[FieldDefinition("summary", "Summary", FieldType.STRING)])
+    agile = ado(types=[WorkItemType("User Story", "User Story", states=(State("New", P), State("Closed", D))),
+                       WorkItemType("Task", "Task", states=(State("New", P), State("Closed", D))),
+                       WorkItemType("Bug", "Bug", states=(State("New", P), State("Closed", D)))])
+    proposals = mapping_draft(source=jira_source, destination=agile, source_kind="jira_cloud",
+                              destination_kind="azure_devops")
+    targets = {p.source: p.target for p in proposals if p.kind == Kind.TYPE}
+    assert targets == {"6": "User Story", "7": "User Story", "8": "Bug", "9": "Task"}
+
+
+def test_jira_link_types_are_drafted_onto_ado_relations():
+    """Found on devlake's Jira Server bugs: with no link type drafted, none of their links reached Azure DevOps."""
+    from dataclasses import replace
+
+    from apps.connections.connectors.records import LinkType
+
+    jira_source = replace(jira(), link_types=[LinkType("10000", "Blocks", "blocks", "is blocked by"),
+                                              LinkType("10001", "Cloners", "clones", "is cloned by"),
+                                              LinkType("10002", "Duplicate", "duplicates", "is duplicated by"),
+                                              LinkType("10003", "Relates", "relates to", "relates to"),
+                                              LinkType("10009", "Causes", "causes", "is caused by")])
+    relations = [LinkType(ref, name, name) for ref, name in (
+        ("System.LinkTypes.Dependency-Forward", "Successor"), ("System.LinkTypes.Dependency-Reverse", "Predecessor"),
+        ("System.LinkTypes.Duplicate-Forward", "Duplicate"), ("System.LinkTypes.Related", "Related"))]
+    relations.append(LinkType("System.LinkTypes.Hierarchy-Forward", "Child", "Child", is_hierarchy=True))
+    proposals = mapping_draft(source=jira_source, destination=replace(ado(), link_types=relations),
+                              source_kind="jira_cloud", destination_kind="azure_devops")
+    targets = {p.source: (p.target, p.confidence >= AUTO_ACCEPT) for p in proposals if p.kind == Kind.LINK_TYPE}
+    assert targets == {"10000": ("System.LinkTypes.Dependency-Forward", True),
+                       "10001": ("System.LinkTypes.Related", True),
+                       "10002": ("System.LinkTypes.Duplicate-Forward", True),
+                       "10003": ("System.LinkTypes.Related", True),
+                       "10009": ("System.LinkTypes.Related", False)}  # no meaning known: a person checks it
+
+def test_a_masked_jira_address_is_not_drafted_as_an_ado_identity():
+    """Apache's Jira shows "breed at apache dot org": no identity has that unique name."""
+    people = [Person("breed", "Benjamin Reed", "breed at apache dot org"), Person("ana", "Ana Lima", "Ana@Corp.test")]
+    jira_source = jira(people=people)
+    proposals = mapping_draft(source=jira_source, destination=ado(), source_kind="jira_cloud",
+                              destination_kind="azure_devops")
+    index = {p.source: p for p in proposals if p.kind == Kind.PERSON}
+    assert index["ana"].target == "ana@corp.test"
+    assert index["breed"].target is None and index["breed"].transform == Transform.ATTRIBUTION
+    assert "breed at apache dot org" in index["breed"].reason
+
 def test_fix_versions_are_drafted_as_tags_beside_the_labels():
     jira_source = jira(fields=[FieldDefinition("labels", "Labels", FieldType.OPTIONS),
                                FieldDefinition("fixVersions", "Fix versions", FieldType.OPTIONS,
