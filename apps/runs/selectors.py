@@ -130,6 +130,7 @@ def run_warnings(run: Run) -> list[dict]:
         "state_unmapped": "States with no mapping", "type_unmapped": "Types not migrated",
         "parent_level": "Parents the destination's levels do not allow", "parent_missing": "Parents not created",
         "value_invalid": "Values that are not valid",
+        "link_outside": "Links to items this run does not migrate",
     }
     rows = []
     for code, entry in sorted((run.warnings or {}).items(), key=lambda kv: -kv[1].get("count", 0)):

@@ -269,6 +269,18 @@ class RunStore:
             link_ids = list(RunLink.unscoped.filter(run_id=run.pk).order_by("id").values_list("id", flat=True))
             for chunk in _chunks((RunLink(pk=pk, ordinal=n) for n, pk in enumerate(link_ids)), BULK):
                 RunLink.unscoped.bulk_update(chunk, ["ordinal"])
+            # A link whose other end this run does not migrate (another project, a type left out) is not
+            # written: said in the preview, with the item that has it, rather than skipped in silence.
+            outside: list[str] = []
+            for from_id, to_id in RunLink.unscoped.filter(run_id=run.pk).values_list("from_source_id", "to_source_id"):
+                ends = [sid for sid in (from_id, to_id) if sid in by_source and migrated(sid)]
+                if len(ends) == 1:
+                    outside.append(ends[0])
+            if outside:
+                run.warnings = _merge_warnings(run.warnings or {}, {"link_outside": {
+                    "count": len(outside), "examples": list(dict.fromkeys(outside))[:10],
+                    "messages": {"A link to an item this run does not migrate (another project, or a type left "
+                                 "out) is not written.": len(outside)}}})
             if demoted:
                 run.warnings = _merge_warnings(run.warnings or {}, {"parent_level": {
                     "count": len(demoted), "examples": demoted[:10],

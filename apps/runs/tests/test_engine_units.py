@@ -121,6 +121,24 @@ def test_plan_orders_parents_first_and_climbs_to_a_level_jira_accepts(run):
 
 
 @pytest.mark.django_db
+def test_a_link_to_an_item_the_run_does_not_migrate_is_a_preview_warning(run):
+    """Jira Server's DZFNK0168 bugs link to IP8CUD168-* (another project): said, not skipped in silence."""
+    from apps.runs.models import RunLink
+
+    _plan_rows(run, [("1", "", "Epic"), ("2", "1", "User Story"), ("3", "", "Impediment")])  # no mapping for 3
+    RunLink.unscoped.bulk_create([
+        RunLink(organisation_id=run.organisation_id, run=run, link_type="Relates", from_source_id=a, to_source_id=b)
+        for a, b in (("1", "2"), ("2", "99"), ("77", "1"), ("2", "3"), ("88", "99"))])
+    assert store.lease_acquire(run_id=run.pk, step=run.step, owner="me:1:x")
+    plan = agile_to_jira_plan()
+    store.RunStore(run, owner="me:1:x").plan_finalise(
+        type_levels=TYPE_LEVELS, type_targets={k: v.target_type for k, v in plan.types.items()}, missing_level={})
+    run.refresh_from_db()
+    outside = run.warnings["link_outside"]
+    assert outside["count"] == 3 and outside["examples"] == ["2", "1"], outside
+    assert "not written" in next(iter(outside["messages"]))
+
+@pytest.mark.django_db
 def test_the_lease_lets_one_delivery_write(run):
     assert store.lease_acquire(run_id=run.pk, step=run.step, owner="host:1:a")
     assert not store.lease_acquire(run_id=run.pk, step=run.step, owner="host:2:b")
