@@ -14,6 +14,8 @@ from apps.runs import worklogs
 from apps.runs.engine.ports import SourceIteration
 from apps.runs.readback import AdoReadBack
 
+_CONTENT_URL = re.compile(r"/rest/api/\d+/attachment/content/(\d+)(?:[/?#]|$)")
+
 
 def _latest_sprint_id(value) -> str:
     """The sprint an issue is in now: the last of its sprints (Cloud: objects; older Data Center: strings
@@ -151,6 +153,10 @@ class JiraSource:
         if str(item_id) not in self._attached and str(item_id).isdigit():  # a comment's image, before the files
             self._attachments_load([str(item_id)])
         attached = self._attached.get(str(item_id)) or []
+        shown = _CONTENT_URL.search(src or "")
+        if shown and src.startswith(self.connector.config.base_url.rstrip("/") + "/"):
+            # An external media node showing one of this site's files (what a migration into Jira writes).
+            return next((a for a in attached if a.source_id == shown.group(1)), None)
         name = self._media_names.get(src, src)
         return next((a for a in attached if a.filename == name or a.source_id == src), None)
 

@@ -165,6 +165,9 @@ def current_fields(write: records.ItemWrite | None) -> dict[str, Any]:
         out["System.State"] = write.target_status
     if write.fields.get("System.IterationPath"):
         out["System.IterationPath"] = write.fields["System.IterationPath"]
+    if write.description:
+        # The changelog holds a description as plain text: its last entry must not be the rich text's end.
+        out["System.Description"] = write.description
     return out
 
 
