@@ -14,7 +14,6 @@ import signal
 import sys
 import time
 from pathlib import Path
-from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -38,16 +37,6 @@ def main() -> int:
         return run(args, port)
     finally:
         bench.cleanup(state, args.keep)
-
-
-def _step_until(run, services, done) -> None:
-    with mock.patch.object(services, "run_enqueue", lambda run, countdown=0: None):
-        for _ in range(5000):
-            run.refresh_from_db()
-            if done(run) or not run.is_active:
-                return
-            services.run_step_execute(run_id=run.pk, step=run.step)
-    raise SystemExit("the run did not get there")
 
 
 def run(args, port: int) -> int:
@@ -74,10 +63,10 @@ def run(args, port: int) -> int:
         run = services.run_create(organisation=organisation, actor=user, kind="live", plan=pair.plan,
                                   source_connection=pair.source, destination_connection=pair.destination,
                                   type_levels=TYPE_LEVELS, start=False)
-        _step_until(run, services, lambda r: r.phase == "verify")
+        bench.step_until(run, lambda r: r.phase == "verify")
         mark = SandboxRequest.objects.order_by("-id").values_list("id", flat=True).first() or 0
         started = time.monotonic()
-        _step_until(run, services, lambda r: r.phase != "verify")
+        bench.step_until(run, lambda r: r.phase != "verify")
         took = time.monotonic() - started
         run.refresh_from_db()
         sent = SandboxRequest.objects.filter(id__gt=mark)

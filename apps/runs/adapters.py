@@ -60,14 +60,18 @@ class AdoSource:
 
     # -- content ---------------------------------------------------------------------------------------
     def items_with_attachments(self, ids: list[str]):
+        return [(item, attachments) for item, _, attachments in self.items_with_relations(ids)]
+
+    def items_with_relations(self, ids: list[str]) -> list[tuple[records.WorkItem, list[records.Link],
+                                                                   list[records.Attachment]]]:
+        """The items again, each with its links (to items and outside) and files (metadata only)."""
         from apps.connections.connectors.azure_devops import parse
 
         found = []
         numbers = [int(i) for i in ids if str(i).isdigit()]
         for start in range(0, len(numbers), 200):
             for body in self.connector.work_items_batch(self.project, numbers[start:start + 200]):
-                item, _, attachments = parse.work_item(body)
-                found.append((item, attachments))
+                found.append(parse.work_item(body))
         return found
 
     def comments_of(self, source_id: str) -> list[records.Comment]:

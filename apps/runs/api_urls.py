@@ -14,4 +14,6 @@ urlpatterns = [
     path("runs/<int:run_id>/report.csv", apis.RunReportCsvApi.as_view(), name="run-report-csv"),
     path("runs/<int:run_id>/items/<str:source_id>/", apis.RunItemPreviewApi.as_view(), name="run-item"),
     path("runs/<int:run_id>/history.csv", history_apis.RunHistoryCsvApi.as_view(), name="run-history-csv"),
+    path("runs/<int:run_id>/round-trip/", apis.RunRoundTripApi.as_view(), name="run-round-trip"),
+    path("runs/<int:run_id>/round-trip.csv", apis.RunRoundTripCsvApi.as_view(), name="run-round-trip-csv"),
 ]

@@ -266,3 +266,63 @@ class RunReportCsvApi(APIView):
         response = StreamingHttpResponse(verification.report_csv_rows(run=run), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{verification.report_filename(run)}"'
         return response
+
+
+
+class RoundTripDifferenceSerializer(serializers.Serializer):
+    source_id = serializers.CharField(help_text="the original Azure DevOps item")
+    round_trip_id = serializers.CharField(help_text="its round-tripped work item; empty when lost")
+    check = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["lost", "missing", "extra", "differs"])
+    was = serializers.CharField(help_text="ids, names of types and states, field ids, counts, hashes")
+    now = serializers.CharField()
+    reason = serializers.CharField()
+    expected = serializers.BooleanField(help_text="a known limit of the round trip, as the reason says")
+
+
+def _round_trip(request, run_id: int):
+    from apps.runs import roundtrip
+
+    run = _run_or_404(request, run_id)
+    try:
+        run_a = roundtrip.round_trip_runs(organisation=request_organisation(request), run_b=run,
+                                          from_id=request.query_params.get("from"))
+    except Run.DoesNotExist:
+        raise NotFound("No such run in this organisation.") from None
+    return run_a, run, roundtrip.round_trip_report(run_a=run_a, run_b=run)
+
+
+FROM_RUN = OpenApiParameter("from", int, required=True,
+                            description="the Azure DevOps -> Jira run whose destination this run read")
+
+
+class RunRoundTripApi(APIView):
+    """The round trip: this run (Jira -> Azure DevOps) brought back what run `from` (Azure DevOps -> Jira) took
+    there; every original item compared with its round trip, read from the three projects now (never stored)."""
+
+    class OutputSerializer(serializers.Serializer):
+        run_id = serializers.IntegerField()
+        from_run_id = serializers.IntegerField()
+        summary = serializers.DictField(help_text="items, lost, unexpected, expected, items_kept_whole, by_check")
+        differences = RoundTripDifferenceSerializer(many=True, help_text="unexpected ones first")
+
+    @extend_schema(summary="The round-trip report: what a project migrated to Jira and back lost, and why "
+                           "(no ticket content)", parameters=[FROM_RUN], responses=OutputSerializer)
+    def get(self, request, run_id: int):
+        run_a, run, report = _round_trip(request, run_id)
+        differences = sorted(report["differences"], key=lambda d: d.expected)
+        return Response({"run_id": run.pk, "from_run_id": run_a.pk, "summary": report["summary"],
+                         "differences": RoundTripDifferenceSerializer(differences, many=True).data})
+
+
+class RunRoundTripCsvApi(APIView):
+    @extend_schema(summary="The round-trip report as CSV", operation_id="runs_round_trip_csv", parameters=[FROM_RUN],
+                   responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request, run_id: int):
+        from apps.runs import roundtrip
+
+        run_a, run, report = _round_trip(request, run_id)
+        response = StreamingHttpResponse(roundtrip.round_trip_csv_rows(differences=report["differences"]),
+                                         content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="migrayt-round-trip-{run_a.pk}-{run.pk}.csv"'
+        return response

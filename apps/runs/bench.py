@@ -123,6 +123,21 @@ def setup_pair(*, items: int, port: int, seed: int, slug: str, sprints: bool = T
     return organisation, user, pair
 
 
+def step_until(run, done) -> None:
+    """Run the run's steps in this process, one after another, until `done(run)` or the run stops."""
+    from unittest import mock
+
+    from apps.runs import services
+
+    with mock.patch.object(services, "run_enqueue", lambda run, countdown=0: None):
+        for _ in range(20000):
+            run.refresh_from_db()
+            if done(run) or not run.is_active:
+                return
+            services.run_step_execute(run_id=run.pk, step=run.step)
+    raise SystemExit("the run did not get there")
+
+
 def cleanup(state: Path, keep: bool) -> None:
     if not keep:
         shutil.rmtree(state, ignore_errors=True)

@@ -486,3 +486,28 @@ def jira_to_ado_check(*, jira_site, ado_site, plan: MappingPlan) -> dict:
             "missing": sum(1 for sid in migrated if sid not in counts), "wrong_parent": wrong_parent,
             "wrong_state": wrong_state, "links": len(expected_links),
             "wrong_links": len(links ^ expected_links) + max(0, duplicates_of_links)}
+
+
+def return_leg(*, pair: SandboxPair, organisation, actor, base_url: str, slug: str = "back",
+               token: str = "round-trip-ado-pat") -> SandboxPair:  # noqa: S107 - a sandbox credential
+    """The way back of a round trip: the Jira project a run from `pair` wrote into as the source, an empty
+    Agile project in a new Azure DevOps sandbox organisation as the destination (an identity for each Jira
+    person), and the mapping back (jira_to_ado_plan)."""
+    from apps.connections.services import connection_create
+    from apps.sandbox import services as sandbox
+    from apps.sandbox.ado.models import AdoIdentity
+    from apps.sandbox.ado.projects import project_create
+    from apps.sandbox.jira.models import JiraUser
+
+    back = sandbox.site_create(kind="ado", slug=f"{slug}-ado")
+    project_create(site=back, name=ADO_TARGET, process="Agile")
+    people = {}
+    for user in JiraUser.objects.filter(site=pair.jira_site):
+        AdoIdentity.objects.get_or_create(site=back, unique_name=user.email,
+                                          defaults={"display_name": user.display_name, "is_active": user.active})
+        people[user.account_id if pair.jira_site.kind == "jira_cloud" else user.name] = user.email
+    sandbox.token_create(site=back, name="runs", scopes=["vso.work_full", "vso.project"], secret=token)
+    destination = connection_create(organisation=organisation, actor=actor, kind="azure_devops", name=f"{slug} ADO",
+                                    base_url=f"{base_url}/sandbox/ado/{back.slug}", token=token)
+    plan = jira_to_ado_plan(jira_site=pair.jira_site, project_key=JIRA_PROJECT, people=people)
+    return SandboxPair(back, pair.jira_site, pair.destination, destination, plan)
