@@ -189,6 +189,7 @@ class FieldChange:
     field_id: str
     old_value: Any = None
     new_value: Any = None
+    field_name: str = ""  # as the source's history names it ("Fix Version"), where it says
 
 
 @dataclass(frozen=True)

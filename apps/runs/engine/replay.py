@@ -22,7 +22,7 @@ from apps.connections.connectors import records
 from apps.connections.connectors.errors import ConnectorError, TransientError
 from apps.mappings.drafting.proposals import Transform
 from apps.mappings.transforms import ImageTarget
-from apps.runs.engine.draft import payload_hash
+from apps.runs.engine.draft import LABELS, payload_hash
 from apps.runs.engine.ports import Recorded
 
 SIMPLE_TRANSFORMS = (Transform.COPY, Transform.NUMBER, Transform.DATE, Transform.MAP_VALUES, Transform.TO_PLAIN_TEXT)
@@ -142,6 +142,55 @@ def create_fields(drafter, item: records.WorkItem, *, status: str, revisions: li
             fields, carried = change_fields(drafter, item, change.field_id, change.old_value)
             if carried:
                 out.update(fields)
+    lists = lists_at_creation(drafter, item, revisions)
+    moved = {change.field_id for revision in revisions for change in revision.changes} & set(lists)
+    if moved or (lists and "System.Tags" in out):  # the tags hold the labels and the lists as they were then
+        out.update(_list_fields(drafter, lists, _labels_at_creation(drafter, item, revisions), moved,
+                                tags="System.Tags" in out))
+    return out
+
+
+def _labels_at_creation(drafter, item: records.WorkItem, revisions: list[records.Revision]) -> list[str]:
+    first = next((c for r in revisions for c in r.changes if c.field_id == "labels"), None)
+    if first is not None:
+        return change_fields(drafter, item, "labels", first.old_value)[0]["System.Tags"]
+    return list(item.labels) if drafter._wants(LABELS, "System.Tags", "labels") else []
+
+
+def _list_change(names: list[str], *, removed: Any, added: Any) -> list[str]:
+    out = [n for n in names if n != str(removed)] if removed not in (None, "") else list(names)
+    return out + [str(added)] if added not in (None, "") and str(added) not in out else out
+
+
+def lists_at_creation(drafter, item: records.WorkItem, revisions: list[records.Revision]) -> dict[str, list[str]]:
+    """The lists the mapping carries as tags or in one field (fix versions: values_to_tags), each with its names
+    when the item was created: today's, with every change undone from the newest (Jira writes one change per
+    version added or removed, or one from a version to another)."""
+    out = {}
+    for field_id, rule in drafter.plan.fields.items():
+        if rule.transform != Transform.VALUES_TO_TAGS or not rule.target_field or not drafter.fits(
+                item, rule.target_field):
+            continue
+        names = drafter.tag_names(item.fields.get(field_id))
+        for revision in reversed(revisions):
+            for change in reversed(revision.changes):
+                if change.field_id == field_id:
+                    names = _list_change(names, removed=change.new_value, added=change.old_value)
+        out[field_id] = names
+    return out
+
+
+def _list_fields(drafter, lists: dict[str, list[str]], labels: list[str], changed: set[str], *,
+                 tags: bool) -> dict[str, Any]:
+    """The destination fields the lists set: the tags are the labels and the names of every list carried as tags
+    (written when the labels or one of those lists changed: `tags`, `changed`); a list carried in a field holds
+    its names joined."""
+    out: dict[str, Any] = {}
+    tagged = [f for f in lists if drafter.plan.fields[f].target_field == "System.Tags"]
+    if tags or changed & set(tagged):
+        out["System.Tags"] = list(dict.fromkeys([*labels, *(name for f in tagged for name in lists[f])]))
+    for field_id in changed - set(tagged):
+        out[drafter.plan.fields[field_id].target_field] = "; ".join(lists[field_id]) or None
     return out
 
 
@@ -192,12 +241,20 @@ def history(drafter, item: records.WorkItem, revisions: list[records.Revision],
     entries: list[tuple[datetime, int, str, str, dict, str, bool, tuple]] = []
     attached: set[str] = set()
     replayed = create_fields(drafter, item, status="", revisions=revisions)
+    lists = lists_at_creation(drafter, item, revisions)  # fix versions as tags or in a field: as they change
+    labels = _labels_at_creation(drafter, item, revisions) if lists else []
     for revision in revisions:
         if revision.changed_at is None:
             continue
         fields: dict[str, Any] = {}
         lost: list[tuple[str, Any, Any]] = []
+        changed: set[str] = set()
         for change in revision.changes:
+            if change.field_id in lists:  # one version added or removed (or one for another)
+                lists[change.field_id] = _list_change(lists[change.field_id], removed=change.old_value,
+                                                      added=change.new_value)
+                changed.add(change.field_id)
+                continue
             mapped, carried = change_fields(drafter, item, change.field_id, change.new_value)
             # a field the destination type lacks is refused there: the change is kept in the note instead
             mapped = {ref: value for ref, value in mapped.items() if drafter.fits(item, ref)}
@@ -206,9 +263,12 @@ def history(drafter, item: records.WorkItem, revisions: list[records.Revision],
                 if change.field_id == "assignee" and (_no_account(drafter, change.old_value)
                                                       or _no_account(drafter, change.new_value)):
                     # the default person (or nobody) stands for them: the note says who it really was
-                    lost.append((change.field_id, change.old_value, change.new_value))
+                    lost.append((change.field_name or change.field_id, change.old_value, change.new_value))
             else:
-                lost.append((change.field_id, change.old_value, change.new_value))
+                lost.append((change.field_name or change.field_id, change.old_value, change.new_value))
+        if lists:
+            labels = fields.get("System.Tags", labels)
+            fields.update(_list_fields(drafter, lists, labels, changed, tags="System.Tags" in fields))
         replayed.update(fields)
         entries.append((_aware(revision.changed_at), 0, f"changelog:{revision.source_id}",
                         person_of(drafter, revision.author, "Changed by"), fields, _note(lost), False, ()))

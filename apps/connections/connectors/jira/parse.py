@@ -245,6 +245,6 @@ def revision(body: dict, issue_id: str, number: int) -> records.Revision:
         changed_at=parse_datetime(body.get("created")),
         changes=tuple(records.FieldChange(str(item.get("fieldId") or item.get("field") or ""),
                                           item.get("fromString", item.get("from")),
-                                          item.get("toString", item.get("to")))
+                                          item.get("toString", item.get("to")), str(item.get("field") or ""))
                       for item in body.get("items") or []),
     )
