@@ -184,7 +184,8 @@ class _Importer:
         self.sprints: dict[str, JiraSprint] = {}
         self.status_mapping: dict[str, str] = {}
         self.counts = {"comments": 0, "changelogs": 0, "links": 0, "links_dangling": 0, "attachments": 0,
-                       "custom_values": 0, "custom_values_skipped": 0, "sprints": 0, "issues_from_links": []}
+                       "custom_values": 0, "custom_values_skipped": 0, "sprints": 0, "issues_from_links": [],
+                       "parents_not_held": []}
         self.link_projects: dict[str, JiraProject] = {}
 
     # --- people ----------------------------------------------------------------------------------
@@ -477,7 +478,14 @@ class _Importer:
             if not parent_key and isinstance(fields.get("epic"), dict):
                 parent_key = fields["epic"].get("key")
             if parent_key and parent_key in made and parent_key != issue.key:
-                JiraIssue.objects.filter(pk=issue.pk).update(parent=made[parent_key])
+                parent = made[parent_key]
+                levels = (issue.issue_type.hierarchy_level, parent.issue_type.hierarchy_level)
+                if not self.cloud and levels not in ((-1, 0), (0, 1)):
+                    # Data Center holds a sub-task's parent and an Epic Link, nothing else (merico's Test
+                    # Execution EE-37 sits under the story EE-3 in Cloud): said, not kept.
+                    self.counts["parents_not_held"].append(issue.key)
+                    continue
+                JiraIssue.objects.filter(pk=issue.pk).update(parent=parent)
 
     def issue_from_reference(self, reference: dict, linking: JiraIssue) -> JiraIssue | None:
         """An issue of a project the export does not hold, named only in a link (Jira Server's DZFNK0168 bugs link

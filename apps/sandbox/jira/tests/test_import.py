@@ -147,3 +147,19 @@ def test_changelog_pages_name_their_author_in_self_and_pages_of_issues_not_expor
     assert entry.author is not None and entry.author.account_id == "5fb48fe20d2f61006f0d0106"
     assert entry.author.active is False
     assert summary["changelogs_without_issue"] == 1 and summary["changelog_issue_ids_missing"] == ["13383"]
+
+
+def test_a_data_center_site_keeps_only_the_parents_data_center_holds(dc_site, tmp_path):
+    import json
+
+    todo = {"id": "10000", "name": "To Do", "statusCategory": {"key": "new"}}
+    story = _issue("EE-3", "103", todo)
+    subtask = _issue("EE-36", "136", todo, parent={"key": "EE-3"},
+                     issuetype={"id": "10003", "name": "子任务", "subtask": True, "hierarchyLevel": -1})
+    execution = _issue("EE-37", "137", todo, parent={"key": "EE-3"},  # an Xray Test Execution under a story
+                       issuetype={"id": "10011", "name": "Test Execution", "subtask": False, "hierarchyLevel": 0})
+    (tmp_path / "issues.json").write_text(json.dumps(_rows(story, subtask, execution)), encoding="utf-8")
+    summary = sandbox_services.site_import(site=dc_site, path=tmp_path)
+    assert summary["parents_not_held"] == ["EE-37"]
+    assert JiraIssue.objects.get(site=dc_site, key="EE-36").parent.key == "EE-3"
+    assert JiraIssue.objects.get(site=dc_site, key="EE-37").parent is None
