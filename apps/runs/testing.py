@@ -435,12 +435,16 @@ def ado_truth(ado_site) -> dict:
     return {"rows": rows, "source_of": source_of}
 
 
-def jira_to_ado_check(*, jira_site, ado_site, plan: MappingPlan) -> dict:
+def jira_to_ado_check(*, jira_site, ado_site, plan: MappingPlan, project_key: str = "") -> dict:
     """The verdict of a Jira -> Azure DevOps run, from the two sandboxes' own tables: every migrated issue in
-    Azure DevOps exactly once, under its parent, in its mapped state, with every mapped link once."""
+    Azure DevOps exactly once, under its parent, in its mapped state, with every mapped link once. With
+    `project_key`, only that project's issues were migrated (a site with several)."""
     from apps.sandbox.jira.models import JiraIssue, JiraIssueLink
 
-    issues = {str(i.pk): i for i in JiraIssue.objects.filter(site=jira_site).select_related("issue_type")}
+    issues = JiraIssue.objects.filter(site=jira_site).select_related("issue_type")
+    if project_key:
+        issues = issues.filter(project__key=project_key)
+    issues = {str(i.pk): i for i in issues}
     migrated = {sid for sid, i in issues.items() if plan.types.get(str(i.issue_type_id)) and
                 plan.types[str(i.issue_type_id)].target_type}
     truth = ado_truth(ado_site)
