@@ -607,6 +607,10 @@ class _JiraToAdo(_Drafter):
                          and a not in claimed), None) if role else None
             if pair:
                 ado_ref, transform, reason = pair
+                if role in k.VERSION_LISTS:  # the names joined in the field, each change of them replayed
+                    transform = Transform.VALUES_TO_TAGS
+                    reason = (f"The versions' names go into {dst_ids[ado_ref].name}, joined by “; ” (a build field "
+                              "holds a release's name).")
                 claimed.add(ado_ref)
                 self.field_proposals[sf.source_id] = self.add(Proposal(
                     Kind.FIELD, sf.source_id, ado_ref, 0.93, reason, "standard", transform=transform,

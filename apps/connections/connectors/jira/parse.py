@@ -236,6 +236,11 @@ def worklog(body: dict, issue_id: str, text_format: TextFormat) -> records.Workl
     )
 
 
+# The version fields by the name a changelog item gives them, for items with no fieldId (Jira Server's, and
+# older Data Center exports: Apache's histories name only "Fix Version" and "Version").
+CHANGELOG_FIELD_IDS = {"Fix Version": "fixVersions", "Version": "versions"}
+
+
 def revision(body: dict, issue_id: str, number: int) -> records.Revision:
     return records.Revision(
         source_id=str(body.get("id", "")),
@@ -243,7 +248,8 @@ def revision(body: dict, issue_id: str, number: int) -> records.Revision:
         number=number,
         author=person(body.get("author")),
         changed_at=parse_datetime(body.get("created")),
-        changes=tuple(records.FieldChange(str(item.get("fieldId") or item.get("field") or ""),
+        changes=tuple(records.FieldChange(str(item.get("fieldId") or CHANGELOG_FIELD_IDS.get(item.get("field"))
+                                              or item.get("field") or ""),
                                           item.get("fromString", item.get("from")),
                                           item.get("toString", item.get("to")), str(item.get("field") or ""))
                       for item in body.get("items") or []),
