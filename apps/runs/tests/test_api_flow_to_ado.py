@@ -45,6 +45,14 @@ def _sites(*, kind: str = "jira_cloud", slug: str = "toado", seed: int = 7):
     return jira, summary["project"], ado
 
 
+def integrator(organisation, member, *, log: str) -> tuple[APIClient, KillableWorker]:
+    """An API client with an integrator's token, and a real worker (started; stop it)."""
+    _, secret = api_token_create(organisation=organisation, user=member, name="integrator")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return api, KillableWorker(log_path=Path(settings.VAR_DIR) / "log" / log).start()
+
+
 def connect_and_scan(api, *, source: dict, destination: dict, project: str) -> list[dict]:
     """Both connections made and both projects scanned (the source's `project`, the destination's empty Azure
     DevOps project), through the API: the two finished scans."""
@@ -111,10 +119,7 @@ def test_jira_to_azure_devops_through_the_api(live_server, organisation, member,
 
     jira, project_key, ado = _sites()
     default_person = ado.ado_identities.order_by("pk").first().unique_name
-    _, secret = api_token_create(organisation=organisation, user=member, name="integrator")
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    worker = KillableWorker(log_path=Path(settings.VAR_DIR) / "log" / "runs-flow-to-ado-worker.log").start()
+    api, worker = integrator(organisation, member, log="runs-flow-to-ado-worker.log")
     try:
         scans = connect_and_scan(api, project=project_key, source={
             "kind": "jira_cloud", "name": "Jira", "token": JIRA_TOKEN, "email": JIRA_EMAIL,

@@ -7,18 +7,16 @@ comments) and mentions arrive as Azure DevOps HTML, and the verification report 
 import html
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings
-from rest_framework.test import APIClient
 
-from apps.accounts.services import api_token_create
-from apps.runs.testing import ADO_PAT, JIRA_TOKEN, KillableWorker, ado_truth
+from apps.runs.testing import ADO_PAT, JIRA_TOKEN, ado_truth
 from apps.runs.tests.test_api_flow import _wait
 from apps.runs.tests.test_api_flow_to_ado import (
     _sites,
     connect_and_scan,
+    integrator,
     mapping_approved,
     mapping_drafted,
 )
@@ -59,10 +57,7 @@ def test_jira_data_center_to_azure_devops_through_the_api(live_server, organisat
     described, person, image_bytes = _rich_description(jira)
     shown = add_comment_images(jira)
     default_person = ado.ado_identities.order_by("pk").first().unique_name
-    _, secret = api_token_create(organisation=organisation, user=member, name="integrator")
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    worker = KillableWorker(log_path=Path(settings.VAR_DIR) / "log" / "runs-flow-to-ado-dc-worker.log").start()
+    api, worker = integrator(organisation, member, log="runs-flow-to-ado-dc-worker.log")
     try:
         scans = connect_and_scan(api, project=project_key, source={
             "kind": "jira_data_center", "name": "Jira DC", "token": JIRA_TOKEN,  # a personal access token
