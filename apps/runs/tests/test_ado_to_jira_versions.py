@@ -1,7 +1,7 @@
-"""Azure DevOps builds as Jira versions: a live run from the Azure DevOps sandbox into the Jira Cloud sandbox (which
-refuses an issue naming a version its project lacks, as Jira does) makes each version an item names once, finds
-one the project already has by name (in any case), and sets it: Integration Build as the fix version, Found In as
-the affected version. Checked against the sandboxes' own tables."""
+"""Azure DevOps builds as Jira versions: a live run from the Azure DevOps sandbox into the Jira Cloud and Data Center
+sandboxes (which refuse an issue naming a version its project lacks, as Jira does) makes each version an item
+names once, finds one the project already has by name (in any case), and sets it: Integration Build as the fix
+version, Found In as the affected version. Checked against the sandboxes' own tables."""
 
 import dataclasses
 
@@ -54,14 +54,16 @@ def test_builds_are_drafted_onto_jira_s_versions_as_text_that_converts():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(not settings.SANDBOX_ENABLED, reason="the sandbox is off (MIGRAYT_SANDBOX_ENABLED)")
-def test_each_build_an_item_names_becomes_a_jira_version_once_and_is_set(live_server, organisation, member):
+@pytest.mark.parametrize("data_center", [False, True])
+def test_each_build_an_item_names_becomes_a_jira_version_once_and_is_set(data_center, live_server, organisation,
+                                                                         member):
     from apps.runs.testing import destination_truth
     from apps.sandbox.ado.models import AdoWorkItem
     from apps.sandbox.jira.models import JiraIssue, JiraProject, JiraVersion
     from apps.sandbox.models import SandboxRequest
 
     pair = sandbox_pair(organisation=organisation, actor=member, base_url=live_server.url, items=30, seed=4,
-                        slug="builds")
+                        slug="builds", data_center=data_center)
     rows = list(AdoWorkItem.objects.filter(site=pair.ado_site, is_deleted=False).order_by("item_id"))
     expected_fix, expected_found = {}, {}
     for number, row in enumerate(rows):

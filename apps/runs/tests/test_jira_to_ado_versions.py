@@ -1,7 +1,8 @@
 """Jira fix versions into Azure DevOps: a tag per version (or the names joined in a field the reviewer chose),
 at creation as they were then and changed in the replayed history as the Jira changelog changed them (Jira writes
 one "Fix Version" item per version added or removed). The units need no server; the runs go from a seeded Jira
-sandbox project into an empty Azure DevOps sandbox project, checked against the two sandboxes' own tables."""
+sandbox project (Cloud, and Data Center) into an empty Azure DevOps sandbox project, checked against the two
+sandboxes' own tables and the run's verification report."""
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -169,13 +170,14 @@ def _version_entries(issue):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(not settings.SANDBOX_ENABLED, reason="the sandbox is off (MIGRAYT_SANDBOX_ENABLED)")
-@pytest.mark.parametrize("target", ["System.Tags", BUILD])
-def test_a_seeded_project_s_fix_versions_arrive_with_their_history(target, live_server, organisation, member):
+@pytest.mark.parametrize(("kind", "target"), [("jira_cloud", "System.Tags"), ("jira_cloud", BUILD),
+                                              ("jira_dc", "System.Tags")])
+def test_a_seeded_project_s_fix_versions_arrive_with_their_history(kind, target, live_server, organisation, member):
     from apps.sandbox.ado.models import AdoUpdate
     from apps.sandbox.jira.models import JiraIssue, JiraVersion
 
     pair = jira_sandbox_pair(organisation=organisation, actor=member, base_url=live_server.url, items=ITEMS, seed=3,
-                             slug="versions")
+                             slug="versions", kind=kind)
     plan = replace(pair.plan, fields={**pair.plan.fields,
                                       "fixVersions": FieldRule("fixVersions", target, Transform.VALUES_TO_TAGS)})
     run = _run(pair, organisation, member, plan)

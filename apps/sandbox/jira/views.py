@@ -57,6 +57,10 @@ def issue_page(request, site, key):
               ("Creator", issue.creator.display_name if issue.creator else ""),
               ("Labels", ", ".join(issue.labels)), ("Created", issue.created), ("Updated", issue.updated),
               ("Sprints", ", ".join(s.name for s in issue.sprints.all()))]
+    versions = renderer.project_versions(issue.project_id)
+    for field_id, (attribute, _) in catalog.VERSION_FIELDS.items():
+        fields.append((renderer.system_field_name(field_id),
+                       ", ".join(versions[pk].name for pk in getattr(issue, attribute) if pk in versions)))
     for field in renderer.fields():
         value = issue.custom.get(field.field_id)
         if value is not None:

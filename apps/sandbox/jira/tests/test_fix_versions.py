@@ -61,6 +61,14 @@ def test_set_on_create_by_name_or_id_and_shown_as_versions(jira, project, versio
     assert jira.get(f"/rest/api/3/issue/{bare.body['id']}", fields="fixVersions").body["fields"]["fixVersions"] == []
 
 
+def test_the_issue_page_shows_them(client, admin_user, jira, project, versions):
+    key = _create(jira, {"fixVersions": [{"name": "2.0 Beta"}], "versions": [{"name": "1.0"}]}).body["key"]
+    client.force_login(admin_user)
+    page = client.get(f"/sandbox/jira/acme-cloud/browse/{key}/").content.decode()
+    assert '<th scope="row">Fix versions</th><td>2.0 Beta</td>' in page
+    assert '<th scope="row">Affects versions</th><td>1.0</td>' in page
+
+
 def test_an_unknown_version_is_refused_as_jira_refuses_it(jira, project, versions, cloud_site):
     other = jira_project_create(site=cloud_site, key="OTH", name="Other")
     theirs = JiraVersion.objects.create(project=other, name="3.0")
