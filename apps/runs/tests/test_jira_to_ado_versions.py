@@ -85,56 +85,27 @@ def test_unmapped_fix_versions_stay_in_the_note_under_jira_s_name():
 
 def test_affected_versions_are_drafted_into_found_in_as_a_list_of_names():
     from apps.connections.connectors.base import Catalog
-    from apps.connections.connectors.records import (
-        FieldDefinition,
-        FieldType,
-        Project,
-        State,
-        StateCategory,
-        WorkItemType,
-    )
     from apps.mappings.drafting.drafter import mapping_draft
 
-    states = (State("To Do", StateCategory.PROPOSED), State("Done", StateCategory.DONE))
-    jira = Catalog(Project("1", "ACME", "ACME"), work_item_types=[WorkItemType("10", "Bug", states=states)], fields=[
-        FieldDefinition("summary", "Summary", FieldType.STRING),
-        FieldDefinition("fixVersions", "Fix versions", FieldType.OPTIONS, allowed_values=("v1.0",)),
-        FieldDefinition("versions", "Affects versions", FieldType.OPTIONS, allowed_values=("v1.0",))])
-    ado = Catalog(Project("2", "T", "T", process="Agile"), work_item_types=[WorkItemType("Bug", "Bug", states=(
-        State("New", StateCategory.PROPOSED), State("Closed", StateCategory.DONE)))], fields=[
-        FieldDefinition("System.Title", "Title", FieldType.STRING),
-        FieldDefinition("System.Tags", "Tags", FieldType.STRING, is_multi_value=True),
-        FieldDefinition(BUILD, "Integration Build", FieldType.STRING),
-        FieldDefinition("Microsoft.VSTS.Build.FoundIn", "Found In", FieldType.STRING)])
+    field, options = records.FieldType.STRING, records.FieldType.OPTIONS
+    new, done = records.StateCategory.PROPOSED, records.StateCategory.DONE
+    jira = Catalog(records.Project("1", "ACME", "ACME"), work_item_types=[records.WorkItemType("10", "Bug", states=(
+        records.State("To Do", new), records.State("Done", done)))], fields=[
+        records.FieldDefinition("summary", "Summary", field),
+        records.FieldDefinition("fixVersions", "Fix versions", options, allowed_values=("v1.0",)),
+        records.FieldDefinition("versions", "Affects versions", options, allowed_values=("v1.0",))])
+    ado = Catalog(records.Project("2", "T", "T", process="Agile"), work_item_types=[records.WorkItemType(
+        "Bug", "Bug", states=(records.State("New", new), records.State("Closed", done)))], fields=[
+        records.FieldDefinition("System.Title", "Title", field),
+        records.FieldDefinition("System.Tags", "Tags", field, is_multi_value=True),
+        records.FieldDefinition(BUILD, "Integration Build", field),
+        records.FieldDefinition("Microsoft.VSTS.Build.FoundIn", "Found In", field)])
     rows = {p.source: p for p in mapping_draft(source=jira, destination=ado, source_kind="jira_cloud",
                                                destination_kind="azure_devops") if p.kind == "field"}
     assert (rows["fixVersions"].target, rows["fixVersions"].transform) == ("System.Tags", Transform.VALUES_TO_TAGS)
     assert (rows["versions"].target, rows["versions"].transform) == (
         "Microsoft.VSTS.Build.FoundIn", Transform.VALUES_TO_TAGS)
     assert "Found In" in rows["versions"].reason and "made in Jira" not in rows["versions"].reason
-
-
-def test_a_server_history_naming_only_fix_version_replays_as_the_versions_field():
-    """Apache's Jira (DRILL-1) writes its changelog items without fieldId: "Fix Version" is still fixVersions."""
-    import json
-    from pathlib import Path
-
-    from apps.connections.connectors.jira import parse
-
-    path = Path(settings.BASE_DIR).parent / "shared" / "realdata" / "jira" / "issueshark" / "drill_1_issue.json"
-    if not path.exists():
-        pytest.skip(f"no real export at {path}")
-    body = json.loads(path.read_text(encoding="utf-8"))
-    item, _, _, _ = parse.issue(body, text_format=records.TextFormat.WIKI, project_key="DRILL")
-    revisions = [parse.revision(h, item.source_id, n) for n, h in enumerate(body["changelog"]["histories"])]
-    changes = [c for r in revisions for c in r.changes if c.field_name == "Fix Version"]
-    assert [(c.field_id, c.old_value, c.new_value) for c in changes] == [("fixVersions", None, "0.4.0")]
-    plan = replace(_plan("System.Tags"), types={item.type_id: TypeRule(item.type_id, "Bug")})
-    drafter = Drafter(plan, rich_text="html")
-    assert "0.4.0" not in _tags(create_fields(drafter, item, status="", revisions=revisions).get("System.Tags"))
-    writes = history(drafter, item, revisions, [])
-    added = next(w for w in writes if "0.4.0" in _tags(w.fields.get("System.Tags")))
-    assert added.source_id == "changelog:14145486" and "Fix Version" not in added.note
 
 
 # --- runs through both sandboxes -------------------------------------------------------------------------------
