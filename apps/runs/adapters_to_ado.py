@@ -267,6 +267,16 @@ class AdoDestination(AdoReadBack):
         return self.writer.type_fields(project=self.project)
 
 
+def ado_type_fields(connection, project: str) -> dict[str, frozenset[str]]:
+    """The destination project's types and the fields each has (what the one-item preview drafts against, as
+    the run does)."""
+    from apps.connections.connectors.azure_devops.writer import AdoWriter
+    from apps.connections.services import connection_connector
+
+    with connection_connector(connection) as connector:
+        return AdoWriter(connector).type_fields(project=project)
+
+
 def engine_to_ado(run, store):
     """The engine of a run from Jira into Azure DevOps, and what to close after the step (services._engine_for
     builds the other direction)."""

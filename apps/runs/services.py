@@ -513,7 +513,7 @@ def run_item_preview(*, run: Run, source_id: str) -> dict:
     from apps.connections.services import connection_connector
     from apps.mappings.transforms import adf_to_html, sanitise_html, wiki_to_html
     from apps.runs.adapters import AdoSource
-    from apps.runs.adapters_to_ado import JiraSource
+    from apps.runs.adapters_to_ado import JiraSource, ado_type_fields
     from apps.runs.engine.draft import Drafter
 
     source_id = str(source_id or "").strip()
@@ -526,6 +526,12 @@ def run_item_preview(*, run: Run, source_id: str) -> dict:
     parent = IdMapEntry.unscoped.filter(run_id=run.pk, phase="items", source_id=planned.parent_source_id).first() \
         if planned.parent_source_id else None
     rich = {"jira_data_center": "wiki", "azure_devops": "html"}.get(plan.destination_kind, "adf")
+    type_fields = {}
+    if plan.destination_kind == "azure_devops" and run.destination_connection is not None:
+        try:  # a value the item's type has no field for shows as left out, as the run leaves it out
+            type_fields = ado_type_fields(run.destination_connection, run.destination_project)
+        except ConnectorError:
+            type_fields = {}  # drafted without the types: the run reads them itself
     try:
         with connection_connector(run.source_connection) as connector:
             source_class = JiraSource if run.source_connection.kind in ("jira_cloud", "jira_data_center") else AdoSource
@@ -534,6 +540,7 @@ def run_item_preview(*, run: Run, source_id: str) -> dict:
             url = source.item_url(source_id)
             # Drafted while the source is open: a Data Center mention names a user the source is asked about.
             drafter = Drafter(plan, rich_text=rich, mentioned=getattr(source, "person_mentioned", None))
+            drafter.type_fields = type_fields
             draft = drafter.draft(items[0], source_url=url, parent_id=parent.destination_id if parent else "",
                                   parent_key=parent.destination_key if parent else "") if items else None
     except ConnectorError as exc:

@@ -139,6 +139,15 @@ def test_estimates_completed_work_each_worklog_and_inline_images_reach_the_work_
         assert said[message] == count, (message, said)
         if ref == COMPLETED:
             assert "worklog CSV" in message
+    # The one-item preview drafts against the destination's types too: the value shows as left out, and why.
+    type_name, ref = next(iter(left_out))
+    source_id = next(s for s, row in by_source.items() if row.work_item_type == type_name
+                     and (ref != COMPLETED or JiraIssue.objects.get(pk=s).worklogs.exists())
+                     and (ref != ORIGINAL or JiraIssue.objects.get(pk=s).original_estimate_seconds)
+                     and (ref != REMAINING or JiraIssue.objects.get(pk=s).remaining_estimate_seconds))
+    one = services.run_item_preview(run=run, source_id=source_id)
+    assert ref not in one["destination"]["fields"]
+    assert any(w["code"] == "field_not_on_type" and f"has no field {ref} " in w["message"] for w in one["warnings"])
     assert JiraWorklog.objects.filter(issue__site=pair.jira_site, comment__isnull=False).exists()
 
 
