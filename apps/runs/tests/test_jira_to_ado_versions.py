@@ -108,6 +108,29 @@ def test_affected_versions_are_drafted_into_found_in_as_a_list_of_names():
     assert "Found In" in rows["versions"].reason and "made in Jira" not in rows["versions"].reason
 
 
+def test_a_server_history_naming_only_fix_version_replays_as_the_versions_field():
+    """Apache's Jira (DRILL-1) writes its changelog items without fieldId: "Fix Version" is still fixVersions."""
+    import json
+    from pathlib import Path
+
+    from apps.connections.connectors.jira import parse
+
+    path = Path(settings.BASE_DIR).parent / "shared" / "realdata" / "jira" / "issueshark" / "drill_1_issue.json"
+    if not path.exists():
+        pytest.skip(f"no real export at {path}")
+    body = json.loads(path.read_text(encoding="utf-8"))
+    item, _, _, _ = parse.issue(body, text_format=records.TextFormat.WIKI, project_key="DRILL")
+    revisions = [parse.revision(h, item.source_id, n) for n, h in enumerate(body["changelog"]["histories"])]
+    changes = [c for r in revisions for c in r.changes if c.field_name == "Fix Version"]
+    assert [(c.field_id, c.old_value, c.new_value) for c in changes] == [("fixVersions", None, "0.4.0")]
+    plan = replace(_plan("System.Tags"), types={item.type_id: TypeRule(item.type_id, "Bug")})
+    drafter = Drafter(plan, rich_text="html")
+    assert "0.4.0" not in _tags(create_fields(drafter, item, status="", revisions=revisions).get("System.Tags"))
+    writes = history(drafter, item, revisions, [])
+    added = next(w for w in writes if "0.4.0" in _tags(w.fields.get("System.Tags")))
+    assert added.source_id == "changelog:14145486" and "Fix Version" not in added.note
+
+
 # --- runs through both sandboxes -------------------------------------------------------------------------------
 ITEMS = 24
 
