@@ -3,6 +3,8 @@ site, then migrated to an empty Azure DevOps sandbox project the way a user does
 mapping with the product's drafter, review it, approve, preview, run live. Checked from the two sandboxes' own
 tables and the run's verification report."""
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -309,10 +311,22 @@ def test_the_devlake_cloud_project_ee_into_azure_devops(live_server, organisatio
     assert checked["wrong"] == [], "\n".join(checked["wrong"][:30])
     assert checked["items"] == 30 and checked["entries"] >= 300 and checked["comments"] > 0, checked
     assert checked["notes"] > 0 and checked["fields"] > 0, checked
+    from apps.sandbox.ado.models import AdoAttachment, AdoUpdate
+    from apps.sandbox.jira.models import JiraWorklog
+
+    # The export's worklogs (14 on EE issues, 8 of them on EE-1): each one a row of the item's CSV file.
+    logged = JiraIssue.objects.filter(site=jira, project__key="EE", worklogs__isnull=False).distinct()
+    assert JiraWorklog.objects.filter(issue__in=logged).count() == 14
+    for issue in logged:
+        files = [r for r in by_source[str(issue.pk)].relations
+                 if r.get("rel") == "AttachedFile" and r["attributes"].get("name") == f"{issue.key}-worklogs.csv"]
+        assert len(files) == 1, (issue.key, by_source[str(issue.pk)].relations)
+        guid = files[0].get("attachment_guid") or files[0]["url"].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        rows = list(csv.DictReader(io.StringIO(bytes(AdoAttachment.objects.get(site=ado, guid=guid).content).decode())))
+        assert sorted(int(r["time spent (seconds)"]) for r in rows) == sorted(
+            issue.worklogs.values_list("time_spent_seconds", flat=True)), issue.key
     # yuxiang left merico (inactive, no address): by the review's choice, his name as the author of the 16
     # revisions he wrote; Rankin Zheng (active, address hidden) is the default account.
-    from apps.sandbox.ado.models import AdoUpdate
-
     authors = [_who(u.revised_by) for u in AdoUpdate.objects.filter(work_item__site=ado)]
     assert authors.count("yuxiang") >= 16 and authors.count(plan.default_person) >= 400, sorted(set(authors))
 

@@ -42,6 +42,7 @@ from apps.sandbox.jira.models import (
     JiraSprint,
     JiraUser,
     JiraVersion,
+    JiraWorklog,
 )
 from apps.sandbox.jira.services import jira_project_create, jira_site_bootstrap
 
@@ -78,6 +79,10 @@ def _account_in_self(value: dict) -> str:
     return (query.get("accountId") or query.get("username") or [""])[0]
 
 
+def _seconds(value) -> int | None:
+    return value if isinstance(value, int) and value >= 0 else None
+
+
 def parse_jira_time(value) -> datetime | None:
     if not value or not isinstance(value, str):
         return None
@@ -97,6 +102,7 @@ class _Collector:
         self.issues: dict[str, dict] = {}
         self.users: dict[str, dict] = {}
         self.changelog_pages: list[tuple[str, list]] = []
+        self.worklog_rows: list[tuple[str, dict]] = []  # /issue/{id}/worklog entries, by the issue id named
         # The status category each status id is given, counted over every copy the export holds (the status
         # table and each issue's own): real exports disagree now and then (devlake's EE names status 10068
         # 已完成 "done" in its status table and 25 issues, "new" in 5).
@@ -136,6 +142,10 @@ class _Collector:
             self.changelog_pages.append((str(issue_ref), [data]))
         if issue_ref and isinstance(data, dict) and isinstance(data.get("values"), list):
             self.changelog_pages.append((str(issue_ref), data["values"]))
+        if issue_ref and isinstance(data, dict) and "timeSpentSeconds" in data and "started" in data:
+            self.worklog_rows.append((str(issue_ref), data))
+        if issue_ref and isinstance(data, dict) and isinstance(data.get("worklogs"), list):
+            self.worklog_rows.extend((str(issue_ref), w) for w in data["worklogs"] if isinstance(w, dict))
         for value in node.values():
             if isinstance(value, dict | list):
                 self.walk(value, context)
@@ -185,7 +195,7 @@ class _Importer:
         self.status_mapping: dict[str, str] = {}
         self.counts = {"comments": 0, "changelogs": 0, "links": 0, "links_dangling": 0, "attachments": 0,
                        "custom_values": 0, "custom_values_skipped": 0, "sprints": 0, "issues_from_links": [],
-                       "parents_not_held": []}
+                       "parents_not_held": [], "worklogs": 0, "worklogs_without_issue": 0}
         self.link_projects: dict[str, JiraProject] = {}
 
     # --- people ----------------------------------------------------------------------------------
@@ -333,6 +343,8 @@ class _Importer:
                 assignee=self.user(fields.get("assignee")), labels=labels,
                 labels_index="|" + "|".join(labels) + "|" if labels else "",
                 duedate=(parse_jira_time(fields.get("duedate")) or None) and parse_jira_time(fields["duedate"]).date(),
+                original_estimate_seconds=_seconds(fields.get("timeoriginalestimate")),
+                remaining_estimate_seconds=_seconds(fields.get("timeestimate")),
                 created=created, updated=parse_jira_time(fields.get("updated")) or created,
                 resolutiondate=parse_jira_time(fields.get("resolutiondate")), rank=number,
             )
@@ -345,6 +357,7 @@ class _Importer:
             issue.save(update_fields=["component_ids", "fix_version_ids", "affects_version_ids", "custom"])
             self.comments(issue, fields.get("comment"))
             self.changelog(issue, _list(_dict(item.get("changelog")).get("histories")))
+            self.worklogs(issue, _list(_dict(fields.get("worklog")).get("worklogs")))
             self.attachments(issue, _list(fields.get("attachment")))
             made[item["key"]] = issue
             if item.get("id"):
@@ -358,6 +371,11 @@ class _Importer:
             else:  # fetched for an issue the export does not hold: counted, not attached to another
                 without_issue[source_id] += len(histories)
         self.counts["changelogs_without_issue"] = sum(without_issue.values())
+        for source_id, worklog in self.c.worklog_rows:
+            if source_id in by_source_id:
+                self.worklogs(by_source_id[source_id], [worklog])
+            else:
+                self.counts["worklogs_without_issue"] += 1
         self.counts["changelog_issue_ids_missing"] = sorted(without_issue)
         return {"layout": "import", "files": self.c.files, "issues": len(made), "projects": sorted(self.projects),
                 "users": len(self.users), "issue_types": sorted({t.name for t in self.types.values()}),
@@ -444,6 +462,25 @@ class _Importer:
             rows.append(JiraChangelog(issue=issue, author=self.user(history.get("author")), created=created, items=items))
         JiraChangelog.objects.bulk_create(rows)
         self.counts["changelogs"] += len(rows)
+
+    def worklogs(self, issue, values):
+        """Work logged, from the issue's `worklog` field or a separately fetched worklog page; the same entry
+        met twice (by its start, length and author) is kept once."""
+        seen = set(issue.worklogs.values_list("started", "time_spent_seconds", "author_id"))
+        for value in values:
+            started = parse_jira_time(value.get("started")) if isinstance(value, dict) else None
+            seconds = value.get("timeSpentSeconds") if isinstance(value, dict) else None
+            if started is None or not isinstance(seconds, int) or seconds < 0:
+                continue
+            author = self.user(value.get("author"))
+            if (started, seconds, author.pk if author else None) in seen:
+                continue
+            seen.add((started, seconds, author.pk if author else None))
+            created = parse_jira_time(value.get("created")) or started
+            JiraWorklog.objects.create(issue=issue, author=author, comment=self.rich(value.get("comment")),
+                                       started=started, time_spent_seconds=seconds, created=created,
+                                       updated=parse_jira_time(value.get("updated")) or created)
+            self.counts["worklogs"] += 1
 
     def change_item(self, item: dict) -> dict:
         kept = {k: item.get(k) for k in ("field", "fieldtype", "fieldId", "from", "fromString", "to", "toString")

@@ -163,3 +163,26 @@ def test_a_data_center_site_keeps_only_the_parents_data_center_holds(dc_site, tm
     assert summary["parents_not_held"] == ["EE-37"]
     assert JiraIssue.objects.get(site=dc_site, key="EE-36").parent.key == "EE-3"
     assert JiraIssue.objects.get(site=dc_site, key="EE-37").parent is None
+
+
+def test_worklogs_and_estimates_are_imported_from_the_issue_and_from_separate_worklog_pages(cloud_site, tmp_path):
+    import json
+
+    from apps.sandbox.jira.models import JiraWorklog
+
+    ann = {"accountId": "a1", "displayName": "Ann", "active": False}
+    logged = {"id": "10010", "author": ann, "started": "2021-01-22T09:00:00.000+0800", "timeSpentSeconds": 3600,
+              "comment": "fixed the chart", "created": "2021-01-22T18:00:00.000+0800"}
+    issue = _issue("EE-1", "101", {"id": "3", "name": "In Progress", "statusCategory": {"key": "indeterminate"}},
+                   timeoriginalestimate=14400, timeestimate=7200, worklog={"worklogs": [logged]})
+    (tmp_path / "issues.json").write_text(json.dumps(_rows(issue)), encoding="utf-8")
+    more = dict(logged, id="10011", started="2021-01-23T09:00:00.000+0800", timeSpentSeconds=1800)
+    (tmp_path / "worklogs.json").write_text(json.dumps(_rows(logged, more, dict(more, id="9"), inputs={
+        0: {"issue_id": 101}, 1: {"issue_id": 101}, 2: {"issue_id": 10085}})), encoding="utf-8")
+    summary = sandbox_services.site_import(site=cloud_site, path=tmp_path)
+    issue = JiraIssue.objects.get(site=cloud_site, key="EE-1")
+    assert (issue.original_estimate_seconds, issue.remaining_estimate_seconds) == (14400, 7200)
+    logs = list(JiraWorklog.objects.filter(issue=issue))
+    assert [w.time_spent_seconds for w in logs] == [3600, 1800] and all(w.author.display_name == "Ann" for w in logs)
+    assert adf_problem(logs[0].comment) is None  # wiki text became ADF on a Cloud site
+    assert summary["worklogs"] == 2 and summary["worklogs_without_issue"] == 1
