@@ -8,8 +8,6 @@ Runs on its own from a checkout (a temporary state folder and database; the sand
 seconds, report_s, items_per_s, the requests the report sent per item, and its summary.
 """
 
-import argparse
-import signal
 import sys
 import time
 from pathlib import Path
@@ -20,21 +18,7 @@ from apps.runs import bench  # noqa: E402
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=100)
-    parser.add_argument("--latency-ms", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--keep", action="store_true")
-    args = parser.parse_args()
-    if args.items < 1:
-        parser.error("--items must be positive")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    state, port = bench.prepare(database_url=args.database_url)
-    try:
-        return run(args, port)
-    finally:
-        bench.cleanup(state, args.keep)
+    return bench.script_main(__doc__, run, items=100, latency_ms=20)
 
 
 def _finish(run) -> float:

@@ -9,8 +9,6 @@ object with items, verify_s, items_per_s, the requests the verification sent to 
 per item, and the report's summary (a clean run: no unexplained difference).
 """
 
-import argparse
-import signal
 import sys
 import time
 from pathlib import Path
@@ -21,22 +19,8 @@ from apps.runs import bench  # noqa: E402
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=300)
-    parser.add_argument("--latency-ms", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--content", action="store_true", help="carry comments, attachments and history too")
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--keep", action="store_true")
-    args = parser.parse_args()
-    if args.items < 1:
-        parser.error("--items must be positive")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    state, port = bench.prepare(database_url=args.database_url)
-    try:
-        return run(args, port)
-    finally:
-        bench.cleanup(state, args.keep)
+    return bench.script_main(__doc__, run, items=300, latency_ms=50, more=lambda parser: parser.add_argument(
+        "--content", action="store_true", help="carry comments, attachments and history too"))
 
 
 def run(args, port: int) -> int:

@@ -123,6 +123,31 @@ def setup_pair(*, items: int, port: int, seed: int, slug: str, sprints: bool = T
     return organisation, user, pair
 
 
+def script_main(doc: str, run, *, items: int, latency_ms: int, more=None) -> int:
+    """The command line bench scripts share (--items, --latency-ms, --seed, --database-url, --keep, and what
+    `more(parser)` adds): a temporary deployment prepared, `run(args, port)`, then cleaned up."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--items", type=int, default=items)
+    parser.add_argument("--latency-ms", type=int, default=latency_ms)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--keep", action="store_true")
+    if more:
+        more(parser)
+    args = parser.parse_args()
+    if args.items < 1:
+        parser.error("--items must be positive")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    state, port = prepare(database_url=args.database_url)
+    try:
+        return run(args, port)
+    finally:
+        cleanup(state, args.keep)
+
+
 def step_until(run, done) -> None:
     """Run the run's steps in this process, one after another, until `done(run)` or the run stops."""
     from unittest import mock
