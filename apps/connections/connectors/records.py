@@ -355,8 +355,6 @@ class FileAttach:
     filename: str
 
 
-
-
 @dataclass(frozen=True)
 class WriteResult:
     source_id: str
