@@ -103,6 +103,18 @@ def mapping_approved(api, *, mapping_id: int, default_person: str) -> int:
     return version.json()["id"]
 
 
+def live_run_finished(api, *, version_id: int) -> dict:
+    """Start a live run of the approved version, wait for it, and check it finished with no failed item."""
+    live = api.post("/api/v1/runs/", {"mapping_version": version_id, "kind": "live"}, format="json")
+    assert live.status_code == 201, live.content
+    live = _wait(api, f"/api/v1/runs/{live.json()['id']}/", lambda b: b["state"] not in ("queued", "running"),
+                 what="live run", timeout=300)
+    errors = api.get(f"/api/v1/runs/{live['id']}/errors/").json()
+    assert live["state"] == "finished", live
+    assert errors == [], [(e["code"], e["message"]) for e in errors[:3]]
+    return live
+
+
 @pytest.fixture
 def price_list():
     from apps.catalog.models import PricingTable
@@ -164,13 +176,7 @@ def test_jira_to_azure_devops_through_the_api(live_server, organisation, member,
         unmapped = [m["message"] for m in warnings.get("value_unmapped", {}).get("messages", [])]
         assert not [m for m in unmapped if "of priority" in m], unmapped  # Jira's priorities onto ADO's 1-4
 
-        live = api.post("/api/v1/runs/", {"mapping_version": version_id, "kind": "live"}, format="json")
-        assert live.status_code == 201, live.content
-        live = _wait(api, f"/api/v1/runs/{live.json()['id']}/", lambda b: b["state"] not in ("queued", "running"),
-                     what="live run", timeout=300)
-        errors = api.get(f"/api/v1/runs/{live['id']}/errors/").json()
-        assert live["state"] == "finished", live
-        assert errors == [], [(e["code"], e["message"]) for e in errors[:3]]
+        live = live_run_finished(api, version_id=version_id)
         assert live["verify"]["created"] == ITEMS and live["verify"]["duplicate_destination_ids"] == 0, live["verify"]
 
         # The destination's own tables: every issue once, under its parent, in a state of its type.

@@ -12,11 +12,11 @@ import pytest
 from django.conf import settings
 
 from apps.runs.testing import ADO_PAT, JIRA_TOKEN, ado_truth
-from apps.runs.tests.test_api_flow import _wait
 from apps.runs.tests.test_api_flow_to_ado import (
     _sites,
     connect_and_scan,
     integrator,
+    live_run_finished,
     mapping_approved,
     mapping_drafted,
 )
@@ -70,13 +70,7 @@ def test_jira_data_center_to_azure_devops_through_the_api(live_server, organisat
         assert people.get(person.key) == person.email.lower(), people  # Data Center people by their key
         version_id = mapping_approved(api, mapping_id=mapping["id"], default_person=default_person)
 
-        live = api.post("/api/v1/runs/", {"mapping_version": version_id, "kind": "live"}, format="json")
-        assert live.status_code == 201, live.content
-        live = _wait(api, f"/api/v1/runs/{live.json()['id']}/", lambda b: b["state"] not in ("queued", "running"),
-                     what="live run", timeout=300)
-        errors = api.get(f"/api/v1/runs/{live['id']}/errors/").json()
-        assert live["state"] == "finished", live
-        assert errors == [], [(e["code"], e["message"]) for e in errors[:3]]
+        live = live_run_finished(api, version_id=version_id)
         report = api.get(f"/api/v1/runs/{live['id']}/report/?announced=false").json()
         assert report["ready"] and report["summary"]["missing"] == 0, report["summary"]
         assert report["count"] == 0, [(d["check"] if "check" in d else d) for d in report["differences"][:5]]
