@@ -22,7 +22,8 @@ Contract for the engine:
   later than it was written already. Nothing else may write to the item before its history is replayed
   (Azure DevOps refuses a ChangedDate earlier than the last one), so links come after.
 * State (`state_set`, from the current state), links (`link_add`: the item's relations read first, an
-  existing one skipped), the Hyperlink back (`hyperlink_ensure`), parent (`parent_set`), classification
+  existing one skipped), the Hyperlink back (`hyperlink_ensure`), the source's own web links
+  (`hyperlinks_add`: Hyperlinks titled as in the source, a URL the item holds skipped), parent (`parent_set`), classification
   nodes (`node_ensure`: areas for components, iterations with their dates for sprints, found by path before
   they are made) and `item_delete` for roll-back.
 
@@ -56,6 +57,10 @@ READ_BATCH = 200
 PATCH = "application/json-patch+json"
 HIERARCHY_REVERSE = "System.LinkTypes.Hierarchy-Reverse"
 MARKER = "migrayt source "
+# The longest hyperlink a work item keeps: Microsoft documents no number for Azure DevOps Services' REST API;
+# 2,083 characters is the bound of the Hyperlink location in Team Foundation Server's work item tracking (and
+# of Internet Explorer's address bar), which Azure DevOps inherited. Longer ones are refused before sending.
+HYPERLINK_MAX = 2083
 NODE_NAME_FORBIDDEN = '\\/$?*:"&><#%|+'
 
 
@@ -112,6 +117,28 @@ def _raise(error: WriteError):
 
     cls = TransientError if error.category == ErrorCategory.TRANSIENT else PermanentError
     raise cls(error.message, code=error.code)
+
+
+def hyperlink_refusal(url: str) -> str:
+    """Why Azure DevOps would refuse `url` as a Hyperlink relation (a web page: http or https, and not too
+    long), or "" when it takes it."""
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme not in ("http", "https"):
+        return (f"Azure DevOps takes only http and https hyperlinks, not “{scheme}:”." if scheme else
+                "The link has no address Azure DevOps can open (no http or https URL).")
+    if len(url) > HYPERLINK_MAX:
+        return f"The address is {len(url):,} characters long; Azure DevOps keeps at most {HYPERLINK_MAX:,}."
+    return ""
+
+
+def web_link_comment(title: str) -> str:
+    """A source link's title as its Hyperlink's comment: one that reads like the link back's (`migrayt source
+    …`, the reconciliation key) is quoted, so it is never taken for it. `web_link_title` reads it back."""
+    return f"“{title}”" if title.startswith(MARKER) else title
+
+
+def web_link_title(comment: str) -> str:
+    return comment[1:-1] if comment.startswith(f"“{MARKER}") and comment.endswith("”") else comment
 
 
 def run_tag_of(run_id: str) -> str:
@@ -371,6 +398,28 @@ class AdoWriter:
             "rel": "Hyperlink", "url": url, "attributes": {"comment": self.marker(source_id)}}}],
             what="link back to the source")
         return f"{item_id}:Hyperlink"
+
+    def hyperlinks_add(self, item_id: str, links: list[tuple[str, str]]) -> list[bool]:
+        """The source's own links out of the tracker, `(url, title)` each, as Hyperlink relations with the title
+        as their comment, in one PATCH; the item's relations are read first and a URL it holds already is not
+        added again (Azure DevOps keeps one relation per URL). One answer per link: True if it was added now.
+        Never the link back: a title that reads like its comment is quoted (`web_link_comment`)."""
+        item = self.item_get(item_id)
+        held = {str(r.get("url") or "") for r in item.get("relations") or [] if r.get("rel") == "Hyperlink"}
+        ops, added = [], []
+        for url, title in links:
+            refusal = hyperlink_refusal(url)
+            if refusal:
+                raise PermanentError(refusal, code="hyperlink_refused")
+            added.append(url not in held)
+            if url in held:
+                continue
+            held.add(url)
+            ops.append({"op": "add", "path": "/relations/-", "value": {
+                "rel": "Hyperlink", "url": url, "attributes": {"comment": web_link_comment(title)}}})
+        if ops:
+            self.item_update(item_id, ops, what="add the source's web links")
+        return added
 
     # -- attachments and the description -------------------------------------------------------------
 

@@ -236,6 +236,15 @@ def worklog(body: dict, issue_id: str, text_format: TextFormat) -> records.Workl
     )
 
 
+def remote_link(body: dict, issue_id: str) -> records.Link:
+    """One of the issue's remote links (`GET /issue/{id}/remotelink`: a web link, a commit, a Confluence
+    page), a link out of the tracker: its `object` holds the URL and the title."""
+    target = body.get("object") if isinstance(body.get("object"), dict) else {}
+    return records.Link(source_id=str(body.get("id", "")), link_type_id=str(body.get("relationship") or ""),
+                        from_item_id=str(issue_id), url=str(target.get("url") or ""),
+                        comment=str(target.get("title") or ""), is_external=True)
+
+
 # The version fields by the name a changelog item gives them, for items with no fieldId (Jira Server's, and
 # older Data Center exports: Apache's histories name only "Fix Version" and "Version").
 CHANGELOG_FIELD_IDS = {"Fix Version": "fixVersions", "Version": "versions"}

@@ -12,7 +12,8 @@
   and issues created meanwhile. People named by the issues are yielded once per page.
 * comments (`issue/{id}/comment`, paged) and revisions (Cloud: `changelog/bulkfetch`, 1000 issues and
   nextPageToken; Data Center: the issue with `expand=changelog`) per issue; `issues_bulk` (Cloud
-  `issue/bulkfetch`, 100 at a time) for the engine's re-reads.
+  `issue/bulkfetch`, 100 at a time) for the engine's re-reads; an issue's remote links (`remote_links_of`,
+  `issue/{id}/remotelink`: links out of the tracker, as records.Link with `is_external`).
 """
 
 from collections.abc import Iterator
@@ -364,6 +365,11 @@ class JiraReader(Source):
             start += len(values)
             if not values or start >= int(body.get("total") or 0):
                 return out
+
+    def remote_links_of(self, issue_id) -> list[records.Link]:
+        """The issue's remote links (web links, commits, Confluence pages), as Jira lists them (not paged)."""
+        body = self.http.get_json(self._api(f"issue/{self._q(issue_id)}/remotelink"))
+        return [parse.remote_link(value, str(issue_id)) for value in body or [] if isinstance(value, dict)]
 
     def worklogs_of(self, issue_id) -> list[records.Worklog]:
         """Every worklog of one issue, oldest started first."""
