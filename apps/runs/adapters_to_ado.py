@@ -165,6 +165,10 @@ class JiraSource:
             return iter([self._worklog_csv(attachment.work_item_id)])
         return self.connector.attachment_chunks(attachment)
 
+    def remote_links_of(self, source_id: str) -> list[records.Link]:
+        """The issue's links out of the tracker (Jira's remote links), for the remote_links phase."""
+        return self.connector.remote_links_of(source_id) if str(source_id).isdigit() else []
+
     def people_by_name(self) -> dict[str, str]:
         """Display name -> account id (Cloud) or user name (Data Center): a changelog names people by name."""
         people = self._cached("people", lambda: self.connector.people(self.project))
@@ -211,6 +215,9 @@ class AdoDestination(AdoReadBack):
 
     def remote_link(self, *, destination_id: str, global_id: str, url: str, title: str) -> str:
         return self.writer.hyperlink_ensure(destination_id, url=url, source_id="")
+
+    def web_links_add(self, *, destination_id: str, links: list[tuple[str, str]]) -> list[bool]:
+        return self.writer.hyperlinks_add(destination_id, links)
 
     def parent_link(self, *, destination_id: str, parent_id: str) -> None:
         self.writer.parent_set(destination_id, parent_id)
@@ -282,7 +289,7 @@ def engine_to_ado(run, store):
     builds the other direction)."""
     from django.conf import settings
 
-    from apps.connections.connectors.azure_devops.writer import AdoWriter
+    from apps.connections.connectors.azure_devops.writer import AdoWriter, hyperlink_refusal
     from apps.connections.services import connection_connector
     from apps.runs.engine.execute import Engine
     from apps.runs.planjson import plan_from_dict
@@ -302,6 +309,7 @@ def engine_to_ado(run, store):
                     reconcile_after=getattr(settings, "RUNS_RECONCILE_AFTER_SECONDS", 60),
                     type_levels=run.plan.get("destination_type_levels") or {})
     engine.drafter.type_fields = ado.type_fields()
+    engine.web_link_refusal = hyperlink_refusal
     if run.is_preview:
         engine.attachment_limit = AdoDestination.attachment_limit_bytes
     return engine, closers

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from apps.connections.connectors import records
 from apps.connections.connectors.azure_devops import parse as ado_parse
-from apps.connections.connectors.azure_devops.writer import run_tag_of
+from apps.connections.connectors.azure_devops.writer import MARKER, run_tag_of, web_link_title
 from apps.connections.connectors.jira import parse
 from apps.connections.connectors.jira.payloads import SPRINT_CUSTOM_TYPE
 from apps.runs.engine.verify import ReadBack
@@ -133,7 +133,10 @@ class AdoReadBack:
                     else (),
                     sprint_ids=(str(fields["System.IterationPath"]),) if fields.get("System.IterationPath") else (),
                     attachments=tuple(attachments), comment_count=int(item.comment_count or 0),
-                    revision_count=int(item.revision or 0))
+                    revision_count=int(item.revision or 0),
+                    # Hyperlinks other than the run's own link back: the source's links out of the tracker.
+                    web_links=tuple((link.url, web_link_title(link.comment)) for link in links if link.is_external and
+                                    link.link_type_id == "Hyperlink" and not link.comment.startswith(MARKER)))
         return out
 
     def attachment_chunks(self, attachment: records.Attachment) -> Iterator[bytes]:

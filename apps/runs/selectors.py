@@ -131,6 +131,7 @@ def run_warnings(run: Run) -> list[dict]:
         "parent_level": "Parents the destination's levels do not allow", "parent_missing": "Parents not created",
         "value_invalid": "Values that are not valid",
         "link_outside": "Links to items this run does not migrate",
+        "web_link_refused": "Remote links the destination refuses",
     }
     rows = []
     for code, entry in sorted((run.warnings or {}).items(), key=lambda kv: -kv[1].get("count", 0)):

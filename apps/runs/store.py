@@ -344,6 +344,9 @@ class RunStore:
             entry = run.progress.setdefault(phase, {"done": 0, "total": 0, "failed": 0, "skipped": 0})
             for key in ("done", "failed", "skipped"):
                 entry[key] = entry.get(key, 0) + int(progress.get(key) or 0)
+            for key in ("web_links", "web_links_refused"):  # the remote_links phase's links out of the tracker
+                if progress.get(key):
+                    entry[key] = entry.get(key, 0) + int(progress[key])
             if progress.get("off"):
                 entry["off"] = True  # the mapping turned this phase off: shown as such, not as 0 of 0
             if progress.get("total") is not None:

@@ -9,6 +9,8 @@ the destination twice:
   reads the entity property carried inside the create request) and adopts what was created;
 * links: the destination skips a link it already holds and the id map is keyed on (type, from, to);
 * remote links upsert on their globalId; transitions start from the item's current status;
+* the source's own links out of the tracker (web links) are keyed on their id (phase "web_links") and the
+  destination reads the item's links before it adds one;
 * components and sprints are found by name before they are made.
 """
 
@@ -111,6 +113,9 @@ class Engine(ContentPhases, HistoryReplay):
         # parent is set in the remote_links phase, recorded there with the link back, so only once.
         self.reparent: set[str] = set()
         self.reconcile_after = reconcile_after
+        # Why the destination would refuse a link out of the tracker (a URL), "" where it takes it: set by the
+        # adapters (the engine knows no vendor); None takes every link.
+        self.web_link_refusal: Callable[[str], str] | None = None
 
     # -- the loop -----------------------------------------------------------------------------------------
     def time_left(self) -> float:
@@ -346,7 +351,8 @@ class Engine(ContentPhases, HistoryReplay):
             return [records.WriteResult(source_id=w.source_id, error=error) for w in chunk]
 
     # -- states, remote links: per created item, in parallel ---------------------------------------------
-    def _per_item(self, phase: str, work: Callable, wanted: Callable, prepare: Callable | None = None) -> StepResult:
+    def _per_item(self, phase: str, work: Callable, wanted: Callable, prepare: Callable | None = None,
+                  preview: Callable | None = None) -> StepResult:
         cursor = self.store.cursor().get(phase, {})
         after = int(cursor.get("after", -1))
         done = set(self.store.mapped(phase)) if not self.preview else set()
@@ -358,15 +364,19 @@ class Engine(ContentPhases, HistoryReplay):
                 return StepResult(phase, units=units, phase_done=True)
             todo = [ref for ref in refs if wanted(ref) and ref.source_id not in done]
             written, failed, retry = [], [], []
+            warnings, counted = {}, 0  # what a preview finds on the way (`preview`: a count and warnings)
             if prepare is not None and todo and not self.preview:
                 prepare(todo)  # store reads happen here, never in the pool's threads
             if self.preview:
                 written = [Recorded("preview", ref.source_id) for ref in todo]
+                if preview is not None and todo:
+                    counted, warnings = preview(todo)
             else:
                 with self._pool() as pool:
                     for ref, outcome in zip(todo, pool.map(lambda r: _attempt(work, r), todo), strict=True):
                         if isinstance(outcome, list):  # the item's entry and what it recorded on the way
-                            written += outcome
+                            written += [o for o in outcome if isinstance(o, Recorded)]
+                            failed += [o for o in outcome if isinstance(o, Failure)]
                         elif isinstance(outcome, Recorded):
                             written.append(outcome)
                         elif outcome.code == "transient":
@@ -379,14 +389,16 @@ class Engine(ContentPhases, HistoryReplay):
                     first = min(ref.ordinal for ref in todo if ref.source_id in retry)
                     self.store.record(phase=phase, written=written, failed=failed, retry=[],
                                       cursor={"after": first - 1},
-                                      progress={"done": _count(written, phase), "failed": len(failed)},
+                                      progress={"done": _count(written, phase), **_failed_count(failed),
+                                                "web_links": _count_only(written, "web_links")},
                                       requests=self.requests_since())
                     return StepResult(phase, units=units + len(written))
             after = refs[-1].ordinal
             self.store.record(phase=phase, written=written, failed=failed, retry=[], cursor={"after": after},
-                              progress={"done": _count(written, phase), "failed": len(failed),
-                                        "skipped": len(refs) - len(todo)},
-                              requests=self.requests_since())
+                              progress={"done": _count(written, phase), **_failed_count(failed),
+                                        "skipped": len(refs) - len(todo),
+                                        "web_links": counted if self.preview else _count_only(written, "web_links")},
+                              warnings=warnings, requests=self.requests_since())
             units += _count(written, phase)
         return StepResult(phase, units=units)
 
@@ -411,6 +423,10 @@ class Engine(ContentPhases, HistoryReplay):
         # them here, after every item's history.
         late = bool(getattr(self.destination, "parents_late", False))
         parents: dict[str, tuple[str, str]] = {}
+        # The source's own links out of the tracker (Jira's remote links: commits, Confluence pages, any URL),
+        # each written once, keyed on its id (phase "web_links"), next to the link back.
+        web = hasattr(self.source, "remote_links_of") and (self.preview or hasattr(self.destination, "web_links_add"))
+        web_done = set(self.store.mapped("web_links")) if web and not self.preview else set()
 
         def prepare(refs):
             if late or self.reparent:
@@ -423,8 +439,48 @@ class Engine(ContentPhases, HistoryReplay):
             if (late or ref.source_id in self.reparent) and ref.parent_source_id in parents:
                 self.destination.parent_link(destination_id=ref.destination_id,
                                              parent_id=parents[ref.parent_source_id][0])
-            return Recorded("remote_links", ref.source_id, str(link_id), "", payload_hash({"globalId": url}))
-        return self._per_item("remote_links", work, lambda ref: True, prepare)
+            back = Recorded("remote_links", ref.source_id, str(link_id), "", payload_hash({"globalId": url}))
+            return [back, *(self._web_links(ref, web_done) if web else [])]
+
+        def preview(refs) -> tuple[int, dict]:
+            found, warnings = 0, {}
+            if web:
+                for ref in refs:
+                    for link in self.source.remote_links_of(ref.source_id):
+                        refusal = self._web_link_refusal(link)
+                        if refusal:
+                            add_warning(warnings, Warning("web_link_refused", f"A remote link will not be copied: "
+                                                          f"{refusal}"), ref.source_id)
+                        else:
+                            found += 1
+            return found, warnings
+        return self._per_item("remote_links", work, lambda ref: True, prepare, preview)
+
+    def _web_link_refusal(self, link: records.Link) -> str:
+        return self.web_link_refusal(link.url) if self.web_link_refusal else ""
+
+    def _web_links(self, ref, done: set[str]) -> list[Recorded | Failure]:
+        """The item's links out of the tracker that the id map does not hold yet; the destination reads the
+        item's links first, so one written before a crash (not recorded) is not written again."""
+        out: list[Recorded | Failure] = []
+        todo = []
+        for link in self.source.remote_links_of(ref.source_id):
+            key = f"remotelink:{link.source_id}"
+            if key in done:
+                continue
+            refusal = self._web_link_refusal(link)
+            if refusal:
+                out.append(Failure(ref.source_id, "remote_links", "web_link_refused",
+                                   f"Remote link {link.source_id} was not copied: {refusal}"))
+            else:
+                todo.append((key, link))
+        if todo:
+            added = self.destination.web_links_add(destination_id=ref.destination_id,
+                                                   links=[(link.url, link.comment) for _, link in todo])
+            out += [Recorded("web_links", key, ref.destination_id, "", payload_hash({"url": link.url,
+                                                                                      "title": link.comment}),
+                             adopted=not new) for (key, link), new in zip(todo, added, strict=True)]
+        return out
 
     # -- links ------------------------------------------------------------------------------------------
     def phase_links(self) -> StepResult:
@@ -570,6 +626,17 @@ def _reason(error) -> str:
 
 def _count(written: list[Recorded], phase: str) -> int:
     return sum(1 for w in written if w.phase in (phase, "preview"))
+
+
+def _count_only(written: list[Recorded], phase: str) -> int:
+    return sum(1 for w in written if w.phase == phase)
+
+
+def _failed_count(failed: list[Failure]) -> dict[str, int]:
+    """Items that failed, and apart from them the links out of the tracker the destination refuses (the item's
+    link back may be written all the same)."""
+    refused = sum(1 for f in failed if f.code == "web_link_refused")
+    return {"failed": len(failed) - refused, "web_links_refused": refused}
 
 
 def _attempt(work: Callable, arg) -> list[Recorded] | Recorded | Failure:

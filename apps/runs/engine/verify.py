@@ -26,7 +26,7 @@ SLICE = 50  # items read back per request and per checkpoint
 MISSING, EXTRA, DIFFERS = "missing", "extra", "differs"
 CHECKS = ("exists", "duplicate", "type", "status", "parent", "links", "summary", "description", "priority",
           "labels", "components", "sprint", "assignee", "reporter", "fields", "comment_count", "attachments",
-          "history")
+          "history", "web_links")
 # Which preview warnings explain a difference in which check: those are shown after the unexplained ones.
 ANNOUNCED_BY = {
     "value_unmapped": ("priority", "fields"), "value_invalid": ("fields",),
@@ -55,6 +55,7 @@ class ReadBack:
     comment_count: int = 0
     comment_ids: tuple[str, ...] | None = None  # None: the destination did not list them all
     revision_count: int | None = None  # a destination that keeps history as revisions: how many the item has
+    web_links: tuple[tuple[str, str], ...] | None = None  # links out of the tracker (url, title); None: not read
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class Expected:
     over_limit: int = 0  # of those, over the destination's limit (announced in the preview)
     description_rewritten: bool = False  # the attachments phase showed its images from the destination
     announced: set[str] = field(default_factory=set)
+    web_links: list[tuple[str, str]] | None = None  # the source's links out of the tracker (url, title)
 
 
 def carried(plan) -> set[str]:
@@ -194,6 +196,8 @@ def compare(expected: Expected, actual: ReadBack | None, digests: dict[str, str]
         if present < expected.history_batches:
             out.append(diff("history", MISSING, f"Expected {expected.history_batches} history comment(s) from the "
                                                 f"source's revisions; {recorded} recorded, {present} found."))
+    if expected.web_links is not None and actual.web_links is not None:
+        out += _web_links(expected.web_links, actual.web_links, diff)
     if expected.revisions_min and actual.revision_count is not None and actual.revision_count < expected.revisions_min:
         out.append(diff("history", MISSING, f"Expected at least {expected.revisions_min} revision(s) (its creation "
                                             f"and the source's history replayed), found {actual.revision_count}."))
@@ -223,6 +227,20 @@ def _links(expected: Expected, actual: ReadBack, diff) -> list[Difference]:
     kind = MISSING if missing and not extra else (EXTRA if extra and not missing else DIFFERS)
     return [diff("links", kind, f"Expected {len(expected.links)} link(s), found {len(actual.links)}. Missing: "
                                 f"{'; '.join(missing[:10]) or 'none'}. Not expected: {'; '.join(extra[:10]) or 'none'}.")]
+
+
+def _web_links(want: list[tuple[str, str]], have: tuple[tuple[str, str], ...], diff) -> list[Difference]:
+    """Each of the source's links out of the tracker once, at its URL, with its title (the destination keeps
+    one link per URL: two source links to one URL are one). Counts only, never a URL or a title."""
+    held = {url: title for url, title in have}
+    wanted = dict(want)
+    missing = sum(1 for url in wanted if url not in held)
+    retitled = sum(1 for url, title in wanted.items() if url in held and held[url] != title)
+    if not missing and not retitled:
+        return []
+    return [diff("web_links", MISSING if missing and not retitled else DIFFERS,
+                 f"Expected {len(wanted)} link(s) out of the tracker, found {len(held)}: {missing} missing, "
+                 f"{retitled} with another title.")]
 
 
 def _description(want, have, diff, *, rewritten: bool = False) -> list[Difference]:
@@ -369,6 +387,9 @@ class Verifier:
                                         if key.startswith(f"history:{ref.source_id}:")]
                 expected.comment_count += expected.history_batches
             actual = read.get(ref.destination_id)
+            if actual is not None and actual.web_links is not None and hasattr(self.source, "remote_links_of"):
+                expected.web_links = [(link.url, link.comment) for link in self.source.remote_links_of(ref.source_id)
+                                      if not self.engine._web_link_refusal(link)]
             digests: dict[str, str] = {}
             if "attachments" in self.carried:
                 expected.attachments = []
