@@ -325,6 +325,15 @@ def test_the_devlake_cloud_project_ee_into_azure_devops(live_server, organisatio
         rows = list(csv.DictReader(io.StringIO(bytes(AdoAttachment.objects.get(site=ado, guid=guid).content).decode())))
         assert sorted(int(r["time spent (seconds)"]) for r in rows) == sorted(
             issue.worklogs.values_list("time_spent_seconds", flat=True)), issue.key
+    # devlake's remote links on EE issues (GitLab commits): each one Hyperlink on its item, titled as in Jira.
+    from apps.sandbox.jira.models import JiraRemoteLink
+
+    remote = JiraRemoteLink.objects.filter(issue__in=ee)
+    assert remote.count() > 0 and summary["remote_links_without_issue"] > 0
+    for link in remote:
+        found = [r for r in by_source[str(link.issue_id)].relations
+                 if r.get("rel") == "Hyperlink" and r["url"] == link.object["url"]]
+        assert [r["attributes"]["comment"] for r in found] == [link.object["title"]], link.issue.key
     # yuxiang left merico (inactive, no address): by the review's choice, his name as the author of the 16
     # revisions he wrote; Rankin Zheng (active, address hidden) is the default account.
     authors = [_who(u.revised_by) for u in AdoUpdate.objects.filter(work_item__site=ado)]

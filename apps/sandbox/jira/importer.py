@@ -39,6 +39,7 @@ from apps.sandbox.jira.models import (
     JiraIssueLink,
     JiraIssueType,
     JiraProject,
+    JiraRemoteLink,
     JiraSprint,
     JiraUser,
     JiraVersion,
@@ -103,6 +104,7 @@ class _Collector:
         self.users: dict[str, dict] = {}
         self.changelog_pages: list[tuple[str, list]] = []
         self.worklog_rows: list[tuple[str, dict]] = []  # /issue/{id}/worklog entries, by the issue id named
+        self.remote_link_rows: list[tuple[str, dict]] = []  # /issue/{id}/remotelink entries, likewise
         # The status category each status id is given, counted over every copy the export holds (the status
         # table and each issue's own): real exports disagree now and then (devlake's EE names status 10068
         # 已完成 "done" in its status table and 25 issues, "new" in 5).
@@ -146,6 +148,8 @@ class _Collector:
             self.worklog_rows.append((str(issue_ref), data))
         if issue_ref and isinstance(data, dict) and isinstance(data.get("worklogs"), list):
             self.worklog_rows.extend((str(issue_ref), w) for w in data["worklogs"] if isinstance(w, dict))
+        if issue_ref and isinstance(data, dict) and isinstance(data.get("object"), dict) and data["object"].get("url"):
+            self.remote_link_rows.append((str(issue_ref), data))
         for value in node.values():
             if isinstance(value, dict | list):
                 self.walk(value, context)
@@ -195,7 +199,8 @@ class _Importer:
         self.status_mapping: dict[str, str] = {}
         self.counts = {"comments": 0, "changelogs": 0, "links": 0, "links_dangling": 0, "attachments": 0,
                        "custom_values": 0, "custom_values_skipped": 0, "sprints": 0, "issues_from_links": [],
-                       "parents_not_held": [], "worklogs": 0, "worklogs_without_issue": 0}
+                       "parents_not_held": [], "worklogs": 0, "worklogs_without_issue": 0,
+                       "remote_links": 0, "remote_links_without_issue": 0}
         self.link_projects: dict[str, JiraProject] = {}
 
     # --- people ----------------------------------------------------------------------------------
@@ -376,6 +381,11 @@ class _Importer:
                 self.worklogs(by_source_id[source_id], [worklog])
             else:
                 self.counts["worklogs_without_issue"] += 1
+        for source_id, link in self.c.remote_link_rows:
+            if source_id in by_source_id:
+                self.remote_link(by_source_id[source_id], link)
+            else:
+                self.counts["remote_links_without_issue"] += 1
         self.counts["changelog_issue_ids_missing"] = sorted(without_issue)
         return {"layout": "import", "files": self.c.files, "issues": len(made), "projects": sorted(self.projects),
                 "users": len(self.users), "issue_types": sorted({t.name for t in self.types.values()}),
@@ -481,6 +491,19 @@ class _Importer:
                                        started=started, time_spent_seconds=seconds, created=created,
                                        updated=parse_jira_time(value.get("updated")) or created)
             self.counts["worklogs"] += 1
+
+    def remote_link(self, issue, value: dict):
+        """A remote link (a web link, a commit) as Jira's /remotelink page gives it; the same URL and title met
+        again on the issue is kept once."""
+        target = value["object"]
+        if issue.remote_links.filter(object__url=target.get("url"), object__title=target.get("title")).exists():
+            return
+        JiraRemoteLink.objects.create(issue=issue, global_id=str(value.get("globalId") or "")[:255],
+                                      relationship=str(value.get("relationship") or "")[:255],
+                                      object={k: target[k] for k in ("url", "title", "summary", "icon", "status")
+                                              if k in target},
+                                      application=value.get("application") or None)
+        self.counts["remote_links"] += 1
 
     def change_item(self, item: dict) -> dict:
         kept = {k: item.get(k) for k in ("field", "fieldtype", "fieldId", "from", "fromString", "to", "toString")

@@ -395,6 +395,7 @@ def _source(site, rng, people, *, items: int, name: str) -> dict:
     JiraAttachment.objects.bulk_create(attachments, batch_size=200)
     JiraIssueLink.objects.bulk_create(links, batch_size=1000)
     JiraRemoteLink.objects.bulk_create(remote_links, batch_size=1000)
+    remote_links += _web_links(issue_rows, random.Random(f"weblinks:{key}:{items}"))
     JiraEntityProperty.objects.bulk_create(properties, batch_size=1000)
     worklogs = _time_tracking(site, issue_rows, plan, active_people, random.Random(f"worklogs:{key}:{items}"))
     version_changes = _fix_versions(project, issue_rows, plan, active_people, now,
@@ -403,6 +404,28 @@ def _source(site, rng, people, *, items: int, name: str) -> dict:
             "subtasks": len([s for s in subtasks if s.parent_id]), "users": len(people), "sprints": len(sprints),
             "changelogs": len(changelogs), "comments": len(comments), "attachments": len(attachments),
             "links": len(links), "remote_links": len(remote_links)}
+
+
+def _web_links(issue_rows, rng) -> list[JiraRemoteLink]:
+    """Web links on about a fifth of the issues (a GitLab commit, a Confluence page, or both), as Jira's
+    development and Confluence integrations leave them: its own random stream, so the rest of the seed is as
+    it was before them, and a small project has a few too."""
+    made = []
+    for issue in issue_rows:
+        if rng.random() >= 0.2:
+            continue
+        if rng.random() < 0.7:
+            sha = f"{rng.getrandbits(160):040x}"
+            made.append(JiraRemoteLink(issue=issue, relationship="mentioned on", object={
+                "url": f"https://gitlab.example.com/acme/app/-/commit/{sha}",
+                "title": f"Commit - {issue.key}: {issue.summary[:60]}", "icon": {"title": "GitLab"}}))
+        if rng.random() < 0.5:
+            page = rng.randint(100000, 999999)
+            made.append(JiraRemoteLink(issue=issue, global_id=f"appId=confluence&pageId={page}", relationship="Wiki Page",
+                                       object={"url": f"https://acme.atlassian.net/wiki/pages/viewpage.action?pageId={page}",
+                                               "title": "Wiki Page"},
+                                       application={"type": "com.atlassian.confluence", "name": "Confluence"}))
+    return JiraRemoteLink.objects.bulk_create(made, batch_size=1000)
 
 
 def _time_tracking(site, issue_rows, plan, people, rng) -> int:
