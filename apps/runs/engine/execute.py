@@ -475,8 +475,16 @@ class Engine(ContentPhases, HistoryReplay):
             else:
                 todo.append((key, link))
         if todo:
-            added = self.destination.web_links_add(destination_id=ref.destination_id,
-                                                   links=[(link.url, link.comment) for _, link in todo])
+            try:
+                added = self.destination.web_links_add(destination_id=ref.destination_id,
+                                                       links=[(link.url, link.comment) for _, link in todo])
+            except ConnectorError as exc:
+                if exc.kind == "transient":
+                    raise
+                # Refused for good: said, and the item's link back (and parent) stay recorded.
+                return [*out, Failure(ref.source_id, "remote_links", "web_link_refused",
+                                      f"Remote links {', '.join(link.source_id for _, link in todo)} were not "
+                                      f"copied: {exc.message}")]
             out += [Recorded("web_links", key, ref.destination_id, "", payload_hash({"url": link.url,
                                                                                       "title": link.comment}),
                              adopted=not new) for (key, link), new in zip(todo, added, strict=True)]
