@@ -525,12 +525,20 @@ class HttpClient:
     @contextmanager
     def stream(self, method: str, path: str, *, endpoint: str | None = None, **kwargs) -> Iterator[httpx.Response]:
         """A response whose body is read in chunks (`response.iter_bytes()`), for attachments. Retries
-        happen before the body starts; a failure half-way raises to the caller."""
+        happen before the body starts; a body that breaks off half-way (a timeout, a dropped connection)
+        raises to the caller as a TransientError, like any failure of the network, so the step is tried again."""
         response = self._send(method, path, endpoint=endpoint, idempotent=None, stream=True, **kwargs)
         try:
             if not response.is_success:
                 response.read()
                 raise status_error(response)
-            yield response
+            try:
+                yield response
+            except httpx.HTTPError as exc:
+                error = _transport_error(exc, response.request.url.host)
+                logger.warning("http %s %s broke off while reading the body: %s", method, response.request.url.path,
+                               error.code, extra={"method": method, "path": response.request.url.path,
+                                                  "endpoint": endpoint, "error": error.code})
+                raise error from exc
         finally:
             response.close()

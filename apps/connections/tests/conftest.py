@@ -29,6 +29,7 @@ class Reply:
     headers: dict = field(default_factory=lambda: {"Content-Type": "application/json"})
     delay: float = 0.0  # seconds to wait before answering
     drop: bool = False  # close the connection without answering
+    cut_after: int | None = None  # announce the whole body, send this many bytes of it, close the connection
 
 
 @dataclass
@@ -71,6 +72,12 @@ class LocalServer:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                if reply.cut_after is not None:
+                    self.wfile.write(body[:reply.cut_after])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self.wfile.write(body)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle

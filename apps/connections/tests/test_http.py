@@ -285,6 +285,20 @@ def test_attachments_stream_in_chunks(local_server, client_for):
     assert b"".join(chunks) == payload
 
 
+def test_a_body_that_breaks_off_half_way_is_a_transient_error_not_a_crash(local_server, client_for):
+    # A Jira -> ADO run under faults stopped on an internal error: httpx's own error escaped from iter_bytes.
+    payload = bytes(range(256)) * 1024
+    local_server.routes["/base/file"] = [Reply(200, payload, {"Content-Type": "application/octet-stream"},
+                                               cut_after=70_000)]
+    received = []
+    with pytest.raises(TransientError) as caught:
+        with client_for().stream("GET", "file") as response:
+            for chunk in response.iter_bytes(chunk_size=65536):
+                received.append(chunk)
+    assert caught.value.code == "connection_dropped" and "closed the connection" in caught.value.message
+    assert 0 < sum(map(len, received)) < len(payload)
+
+
 def test_a_full_url_from_the_vendor_goes_through_the_same_guard(local_server, client_for):
     local_server.routes["/elsewhere"] = [Reply(200, b"{}")]
     client = client_for(policy=SsrfPolicy(allow_private=False, require_https=False))
