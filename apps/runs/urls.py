@@ -16,6 +16,8 @@ urlpatterns = [
     path("<int:run_id>/report/", views.run_report, name="report"),
     path("<int:run_id>/report.csv", views.run_report_csv, name="report-csv"),
     path("<int:run_id>/history.csv", history_views.run_history_csv, name="history-csv"),
+    path("<int:run_id>/round-trip/", views.run_round_trip, name="round-trip"),
+    path("<int:run_id>/round-trip.csv", views.run_round_trip_csv, name="round-trip-csv"),
     path("<int:run_id>/item/", views.run_item, name="item"),
     path("<int:run_id>/<str:action>/", views.run_control, name="control"),
 ]

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from apps.accounts.decorators import organisation_required
@@ -156,6 +157,54 @@ def run_report_csv(request, run_id: int):
     run = _run_or_404(request, run_id)
     response = StreamingHttpResponse(verification.report_csv_rows(run=run), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{verification.report_filename(run)}"'
+    return response
+
+
+@organisation_required
+def run_round_trip(request, run_id: int):
+    """The round-trip report (the API's, as a page): this Jira -> Azure DevOps run compared, item by item, with
+    the Azure DevOps -> Jira run (`?from=`) whose destination it read. Read from the three projects now."""
+    from apps.runs import roundtrip
+
+    run = _run_or_404(request, run_id)
+    from_id = (request.GET.get("from") or "").strip()
+    context = {"run": run, "from_id": from_id, "error": "", "summary": None,
+               "candidates": roundtrip.round_trip_candidates(organisation=request.organisation, run_b=run)}
+    if from_id:
+        try:
+            run_a, report = _round_trip(request, run)
+        except ApplicationError as exc:
+            context["error"] = exc.message
+        else:
+            differences = report["differences"]
+            context.update(run_a=run_a, summary=report["summary"],
+                           unexpected=[d for d in differences if not d.expected][:500],
+                           expected=[d for d in differences if d.expected][:500])
+    return render(request, "runs/round_trip.html", context, status=400 if context["error"] else 200)
+
+
+def _round_trip(request, run: Run):
+    from apps.runs import roundtrip
+
+    try:
+        run_a = roundtrip.round_trip_runs(organisation=request.organisation, run_b=run, from_id=request.GET.get("from"))
+    except Run.DoesNotExist:
+        raise Http404("No such run.") from None
+    return run_a, roundtrip.round_trip_report(run_a=run_a, run_b=run)
+
+
+@organisation_required
+def run_round_trip_csv(request, run_id: int):
+    from apps.runs import roundtrip
+
+    run = _run_or_404(request, run_id)
+    try:
+        run_a, report = _round_trip(request, run)
+    except ApplicationError:
+        return redirect(f"{reverse('runs:round-trip', args=[run.pk])}?{urlencode({'from': request.GET.get('from', '')})}")
+    response = StreamingHttpResponse(roundtrip.round_trip_csv_rows(differences=report["differences"]),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="migrayt-round-trip-{run_a.pk}-{run.pk}.csv"'
     return response
 
 

@@ -231,6 +231,21 @@ def test_a_project_migrated_to_jira_and_back_keeps_what_it_can_and_the_report_sa
     assert _api(other_organisation, outsider).get(f"/api/v1/runs/{run_b.pk}/round-trip/",
                                                   {"from": run_a.pk}).status_code == 404
 
+    # On the web: run B's page links to the report, which offers run A and shows the same summary and CSV.
+    from django.test import Client
+
+    web = Client()
+    web.force_login(member)
+    assert f"/runs/{run_b.pk}/round-trip/" in web.get(f"/runs/{run_b.pk}/").content.decode()
+    page = web.get(f"/runs/{run_b.pk}/round-trip/")
+    assert page.status_code == 200 and f'<option value="{run_a.pk}"' in page.content.decode()
+    page = web.get(f"/runs/{run_b.pk}/round-trip/", {"from": run_a.pk})
+    assert page.status_code == 200 and page.context["summary"] == body["summary"]
+    assert len(page.context["expected"]) == min(500, len(report["differences"])) and not page.context["unexpected"]
+    assert "Contoso" not in page.content.decode()
+    web_csv = web.get(f"/runs/{run_b.pk}/round-trip.csv", {"from": run_a.pk})
+    assert len(b"".join(web_csv.streaming_content).decode().splitlines()) == len(rows)
+
     # Tampered with after the run: the report notices each change and nothing else.
     title = backs[rt["3"]]
     title.fields["System.Title"] += " (edited)"
@@ -327,7 +342,7 @@ def test_each_loss_has_a_reason_and_a_fault_is_not_expected():
 
 
 @pytest.mark.django_db
-def test_runs_that_do_not_chain_are_refused_in_words(organisation, other_organisation):
+def test_runs_that_do_not_chain_are_refused_in_words(organisation, other_organisation, member):
     from apps.connections.models import Connection
 
     def connection(kind, url, org=organisation):
@@ -354,10 +369,21 @@ def test_runs_that_do_not_chain_are_refused_in_words(organisation, other_organis
     for b, from_id, message in cases:
         with pytest.raises(ApplicationError, match=message):
             round_trip_runs(organisation=organisation, run_b=b, from_id=from_id)
+    # The page: run A offered, a chain that does not hold answered in words (400), another's run a 404.
+    from django.test import Client
+
+    web = Client()
+    web.force_login(member)
+    page = web.get(f"/runs/{run_b.pk}/round-trip/")
+    assert page.status_code == 200 and [c.pk for c in page.context["candidates"]] == [run_a.pk]
+    page = web.get(f"/runs/{run_b.pk}/round-trip/", {"from": run_b.pk})
+    assert page.status_code == 400 and "does not go from Azure DevOps to Jira" in page.context["error"]
+    assert web.get(f"/runs/{run_b.pk}/round-trip.csv", {"from": "x"}).status_code == 302
     theirs = run(connection("azure_devops", "https://x", other_organisation),
                  connection("jira_cloud", "https://y", other_organisation), "P", "Q", org=other_organisation)
     with pytest.raises(Run.DoesNotExist):
         round_trip_runs(organisation=organisation, run_b=run_b, from_id=theirs.pk)
+    assert web.get(f"/runs/{run_b.pk}/round-trip/", {"from": theirs.pk}).status_code == 404
 
 
 # --- what chaining the two directions found in the Jira -> Azure DevOps leg --------------------------------------
