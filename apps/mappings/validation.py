@@ -242,8 +242,9 @@ class _Validator:
                 if row.decision == "rejected" and sf is not None and sf.is_custom:
                     self.add(WARNING, "field_dropped", f"Field '{_label(row)}' is not carried.", row)
                 elif row.transform == Transform.JOIN_DESCRIPTION:
-                    self.add(WARNING, "joined", f"Field '{_label(row)}' has no field of its own in the destination: "
-                             "its value goes into a table under the description.", row)
+                    self.add(WARNING, "joined", f"Field '{_label(row)}' has no field of its own in the destination, and a run "
+                             "does not carry it yet (a table under the description is planned): choose a field to "
+                             "keep its value.", row)
                 continue
             tf = self.dst_fields.get(target)
             if tf is None:

@@ -154,7 +154,8 @@ class _Drafter:
                             "Read-only in the source and nothing in the destination matches; kept in the history.",
                             "fallback", transform=Transform.HISTORY, source_label=sf.name)
         return Proposal(Kind.FIELD, sf.source_id, None, 0.7,
-                        "No field in the destination holds this; its value is kept in a table under the description.",
+                        "No field in the destination holds this, and a run does not carry it yet (a table under the "
+                        "description is planned): choose a field to keep its value.",
                         "fallback", transform=Transform.JOIN_DESCRIPTION, source_label=sf.name)
 
     # -- states ---------------------------------------------------------------------------------------
