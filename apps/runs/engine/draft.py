@@ -179,6 +179,9 @@ class Drafter:
             convert = html_to_adf if self.rich_text == "adf" else html_to_wiki
         conversion = convert(value or "", image_resolver=image_resolver, person_resolver=self.mention)
         for warning in conversion.warnings:
+            if (self.to_ado and image_resolver is None and warning.code == "attachment_unresolved"
+                    and self.plan.attachments):
+                continue  # the attachments phase uploads the images and rewrites the text to show them
             warnings.append(Warning("formatting", f"{what}: {warning.message}"))
         if self.rich_text == "wiki":
             return _cut(conversion.value, TEXT_MAX, what, warnings)
@@ -190,11 +193,10 @@ class Drafter:
         transform = rule.transform
         if value in (None, ""):
             return None
-        if transform == Transform.MAP_VALUES:
-            return self.mapped_value(rule, value, warnings)
         if transform == Transform.RICH_TEXT:
             return self.rich(value if isinstance(value, dict) else str(value), rule.source_field, warnings)
         if self.to_ado:
+            # A Jira option or version is mapped by its name, as the mapping's value rows name it.
             value = _neutral(value)
             if transform in (Transform.HOURS_TO_SECONDS, Transform.WORKLOG):  # Jira's seconds -> ADO's hours
                 try:
@@ -204,6 +206,8 @@ class Drafter:
             if isinstance(value, list) and transform in (Transform.MAP_VALUES, Transform.COPY):
                 mapped = [self.transform(rule, v, warnings) for v in value]
                 return "; ".join(str(v) for v in mapped if v not in (None, "")) or None
+        if transform == Transform.MAP_VALUES:
+            return self.mapped_value(rule, value, warnings)
         if transform == Transform.TO_PLAIN_TEXT:
             plain = _plain(str(value))
             if plain != str(value).strip():

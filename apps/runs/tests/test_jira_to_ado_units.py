@@ -197,3 +197,37 @@ def test_an_assignee_change_between_people_with_no_account_of_their_own_is_kept_
     assert "Dingding Zhang" in handed.note and "yuxiang" in handed.note
     assert to_bob.fields == {"System.AssignedTo": "bob@example.com"} and "yuxiang" in to_bob.note
     assert unassigned.fields == {"System.AssignedTo": None} and unassigned.note == ""  # Bob has his account
+
+
+def test_a_jira_option_is_mapped_by_its_name_as_the_value_rows_name_it():
+    # Jira answers a select list with an option object; the mapping's value rows name the option's value.
+    plan = _plan()
+    plan.fields["customfield_10030"] = FieldRule("customfield_10030", "Microsoft.VSTS.Common.Severity",
+                                                 Transform.MAP_VALUES, {"Critical": "1 - Critical", "Minor": "3 - Medium"})
+    item = _item()
+    item.fields = {"customfield_10030": {"self": "https://x/customFieldOption/10400", "value": "Critical",
+                                         "id": "10400"}}
+    draft = Drafter(plan, rich_text="html").draft(item)
+    assert draft.write.fields["Microsoft.VSTS.Common.Severity"] == "1 - Critical"
+    assert not [w for w in draft.warnings if w.code == "value_unmapped"]
+    item.fields = {"customfield_10030": [{"value": "Critical", "id": "1"}, {"value": "Minor", "id": "2"}]}
+    assert Drafter(plan, rich_text="html").draft(item).write.fields["Microsoft.VSTS.Common.Severity"] == \
+        "1 - Critical; 3 - Medium"
+    item.fields = {"customfield_10030": {"value": "Blocker", "id": "3"}}
+    draft = Drafter(plan, rich_text="html").draft(item)
+    assert "Microsoft.VSTS.Common.Severity" not in draft.write.fields
+    assert [w.message for w in draft.warnings if w.code == "value_unmapped"] == [
+        "Value “Blocker” of customfield_10030 has no mapping; it is left out."]
+
+
+def test_a_description_image_is_announced_once_as_uploaded_not_also_as_lost():
+    doc = {"type": "doc", "version": 1, "content": [{"type": "mediaSingle", "content": [
+        {"type": "media", "attrs": {"type": "file", "id": "abc-1", "alt": "shot.png", "collection": ""}}]}]}
+    item = _item()
+    item.description = doc
+    carried = Drafter(_plan(), rich_text="html").draft(item)
+    assert not [w for w in carried.warnings if "could not be shown" in w.message]
+    from dataclasses import replace
+
+    without_files = Drafter(replace(_plan(), attachments=False), rich_text="html").draft(item)
+    assert [w for w in without_files.warnings if "could not be shown" in w.message]
