@@ -247,8 +247,14 @@ class ContentPhases:
         uploaded = self._upload(ref, list(pieces.values()), reopen, out)
         if out.transient or not images or ref.source_id in self._done.get("descriptions", {}):
             return out
-        body = self.drafter.rich(description, "The description", out.warnings,
-                                 image_resolver=self._resolver(item.source_id, uploaded))
+        # The attribution line the create wrote above the description stays (HTML before it is converted
+        # into Jira's rich text; into Azure DevOps, whose description is HTML, above the converted text).
+        header = self.drafter.description_header(item)
+        into_html = self.drafter.to_ado
+        body = self.drafter.rich(description if into_html else header + str(description or ""), "The description",
+                                 out.warnings, image_resolver=self._resolver(item.source_id, uploaded))
+        if into_html and header:
+            body = header + body
         try:
             self.destination.description_set(destination_id=ref.destination_id, body=body)
         except ConnectorError as exc:

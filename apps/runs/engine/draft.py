@@ -145,6 +145,17 @@ class Drafter:
                                     "is no default person; the name is kept as text."))
         return ""
 
+    def description_header(self, item: records.WorkItem) -> str:
+        """The attribution line `draft` puts above the description (people with no account), for a rewrite of
+        the description (inline images) to keep it."""
+        attributions: list[str] = []
+        scratch: list[Warning] = []
+        if self._wants(ASSIGNEE, "System.AssignedTo", "assignee"):
+            self.person(item.assignee, "Assigned to", scratch, attributions)
+        if self._wants(REPORTER, "System.CreatedBy", "reporter"):
+            self.person(item.created_by or item.reporter, "Created by", scratch, attributions)
+        return self.attribution_html(attributions)
+
     def attribution_html(self, attributions: list[str]) -> str:
         if not attributions:
             return ""

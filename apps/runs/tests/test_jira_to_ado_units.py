@@ -231,3 +231,19 @@ def test_a_description_image_is_announced_once_as_uploaded_not_also_as_lost():
 
     without_files = Drafter(replace(_plan(), attachments=False), rich_text="html").draft(item)
     assert [w for w in without_files.warnings if "could not be shown" in w.message]
+
+
+def test_the_attribution_line_of_a_description_is_the_one_the_create_wrote():
+    # A description rewritten for its images keeps the line naming the people with no account.
+    plan = _plan()
+    plan.fields["description"] = FieldRule("description", "System.Description", Transform.RICH_TEXT)
+    item = _item()
+    item.assignee = records.Person("acc-gone", "Gus Gone")
+    item.description = {"type": "doc", "version": 1, "content": [
+        {"type": "paragraph", "content": [{"type": "text", "text": "Body"}]}]}
+    drafter = Drafter(plan, rich_text="html")
+    header = drafter.description_header(item)
+    assert "Gus Gone" in header and "no account in the destination" in header
+    assert drafter.draft(item).write.description.startswith(header)
+    item.assignee = records.Person("acc-bob", "Bob")  # mapped: no line
+    assert drafter.description_header(item) == ""
