@@ -41,9 +41,8 @@ def run(args, port: int) -> int:
     from apps.sandbox.models import SandboxRequest
     from apps.sandbox.services import site_controls_update
 
-    organisation, user, pair = bench.setup_pair(items=args.items, port=port, seed=args.seed, slug="rtbench")
-    for site in (pair.jira_site, pair.ado_site):
-        site_controls_update(site=site, controls={"latency_ms": args.latency_ms})
+    organisation, user, pair = bench.setup_pair(items=args.items, port=port, seed=args.seed, slug="rtbench",
+                                                latency_ms=args.latency_ms)
     connections.close_all()
     server = bench.serve(port)
     try:

@@ -34,13 +34,11 @@ def run(args, port: int) -> int:
     from apps.runs import services
     from apps.runs.testing import TYPE_LEVELS
     from apps.sandbox.models import SandboxRequest
-    from apps.sandbox.services import site_controls_update
 
-    organisation, user, pair = bench.setup_pair(items=args.items, port=port, seed=args.seed, slug="vbench")
+    organisation, user, pair = bench.setup_pair(items=args.items, port=port, seed=args.seed, slug="vbench",
+                                                latency_ms=args.latency_ms)
     if not args.content:
         pair.plan = replace(pair.plan, comments=False, attachments=False, history=False)
-    for site in (pair.jira_site, pair.ado_site):
-        site_controls_update(site=site, controls={"latency_ms": args.latency_ms})
     connections.close_all()
     server = bench.serve(port)
     try:

@@ -100,7 +100,8 @@ class RssWatch:
         self._stop.set()
 
 
-def setup_pair(*, items: int, port: int, seed: int, slug: str, sprints: bool = True, direction: str = "ado-jira"):
+def setup_pair(*, items: int, port: int, seed: int, slug: str, sprints: bool = True, direction: str = "ado-jira",
+               latency_ms: int | None = None):
     from django.core.management import call_command
 
     from apps.accounts.models import Membership, Organisation, User
@@ -120,6 +121,11 @@ def setup_pair(*, items: int, port: int, seed: int, slug: str, sprints: bool = T
         pair = sandbox_pair(organisation=organisation, actor=user, base_url=f"http://127.0.0.1:{port}", items=items,
                             seed=seed, slug=slug, sprints=sprints)
     print(f"seeded {items} items in {time.monotonic() - started:.1f} s", flush=True)
+    if latency_ms is not None:  # both sandboxes answer that much later, as a vendor far away does
+        from apps.sandbox.services import site_controls_update
+
+        for site in (pair.jira_site, pair.ado_site):
+            site_controls_update(site=site, controls={"latency_ms": latency_ms})
     return organisation, user, pair
 
 
